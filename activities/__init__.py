@@ -1,0 +1,1 @@
+"""Side effects of the saga: payments, messages, the database and the kitchen queue."""

@@ -1,0 +1,100 @@
+"""Orders in the database: written by the saga's activities, read back by the API.
+
+The workflow is the truth while an order runs; this store keeps what outlives it
+(finished orders, the kitchen's queue, the day's sales).
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from pydantic import TypeAdapter
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from activities.database import KitchenTicketRow, OrderRow
+from domain.money import cents
+from domain.order import FINAL, Order, OrderStatus
+
+ORDER_JSON = TypeAdapter(Order)
+IN_KITCHEN = (OrderStatus.CONFIRMED.value, OrderStatus.PREPARING.value)
+
+
+@dataclass(frozen=True)
+class DaySales:
+    day: date
+    completed: int
+    cancelled: int
+    revenue: Decimal
+
+
+class OrderStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # --- written by activities ------------------------------------------------------------
+
+    def save(self, order: Order) -> None:
+        """Insert or replace the order's snapshot; idempotent."""
+        finished_at = order.history[-1].at if order.status in FINAL else None
+        row = OrderRow(
+            id=order.id,
+            status=order.status.value,
+            fulfilment=order.fulfilment.value,
+            payment_method=order.payment.method.value,
+            total=order.total,
+            placed_at=order.placed_at or order.history[0].at,
+            finished_at=finished_at,
+            snapshot=ORDER_JSON.dump_json(order).decode(),
+        )
+        with Session(self._engine) as session:
+            session.merge(row)
+            session.commit()
+
+    def queue_in_kitchen(self, order_id: str, at: datetime) -> None:
+        """Put a ticket in the kitchen's queue; a second call changes nothing."""
+        with Session(self._engine) as session:
+            if session.get(KitchenTicketRow, order_id) is None:
+                session.add(KitchenTicketRow(order_id=order_id, queued_at=at))
+                session.commit()
+
+    def remove_from_kitchen(self, order_id: str) -> None:
+        """Take the order's ticket out of the queue, if it is there."""
+        with Session(self._engine) as session:
+            ticket = session.get(KitchenTicketRow, order_id)
+            if ticket is not None:
+                session.delete(ticket)
+                session.commit()
+
+    # --- read by the API ------------------------------------------------------------------
+
+    def get(self, order_id: str) -> Order | None:
+        """The order as last saved, or None."""
+        with Session(self._engine) as session:
+            row = session.get(OrderRow, order_id)
+            return ORDER_JSON.validate_json(row.snapshot) if row else None
+
+    def kitchen_queue(self) -> list[Order]:
+        """Orders the kitchen has to make (confirmed or preparing), oldest first."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(OrderRow)
+                .join(KitchenTicketRow, col(KitchenTicketRow.order_id) == col(OrderRow.id))
+                .where(col(OrderRow.status).in_(IN_KITCHEN))
+                .order_by(col(OrderRow.placed_at), col(OrderRow.id))
+            ).all()
+            return [ORDER_JSON.validate_json(row.snapshot) for row in rows]
+
+    def sales(self, day: date) -> DaySales:
+        """Orders completed and cancelled on a UTC day, and the revenue of the completed ones."""
+        start = datetime.combine(day, time.min, tzinfo=UTC)
+        in_day = (col(OrderRow.finished_at) >= start) & (col(OrderRow.finished_at) < start + timedelta(days=1))
+        finished = (OrderStatus.COMPLETED.value, OrderStatus.CANCELLED.value)
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(OrderRow.status, OrderRow.total).where(in_day).where(col(OrderRow.status).in_(finished))
+            ).all()
+        # Summed here, in Decimal: some databases (SQLite) would sum in floating point.
+        completed = [Decimal(total) for status, total in rows if status == OrderStatus.COMPLETED.value]
+        cancelled = sum(1 for status, _ in rows if status == OrderStatus.CANCELLED.value)
+        return DaySales(day, len(completed), cancelled, cents(sum(completed, Decimal(0))))

@@ -1,0 +1,66 @@
+"""The saga's database steps. Short and idempotent, so the workflow runs them as local activities."""
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities import contracts as act
+from activities.menu_store import MenuStore
+from activities.order_store import OrderStore
+from domain.errors import InvalidOrder
+from domain.menu import OrderLine
+from domain.order import Order
+
+
+class StoreActivities:
+    def __init__(self, orders: OrderStore, menu: MenuStore) -> None:
+        self._orders = orders
+        self._menu = menu
+
+    @activity.defn(name=act.VALIDATE_ORDER)
+    def validate_order(self, request: act.ValidateOrder) -> tuple[OrderLine, ...]:
+        """Price the order from today's menu; refuse what the menu does not offer."""
+        try:
+            return self._menu.load().price_lines(request.lines)
+        except InvalidOrder as err:
+            raise ApplicationError(str(err), type=act.INVALID_ORDER, non_retryable=True) from None
+
+    @activity.defn(name=act.SAVE_ORDER)
+    def save_order(self, order: Order) -> None:
+        """Store the order as it stands."""
+        self._orders.save(order)
+
+    @activity.defn(name=act.QUEUE_IN_KITCHEN)
+    def queue_in_kitchen(self, ticket: act.KitchenTicket) -> None:
+        """Put the order in the kitchen's queue."""
+        self._orders.queue_in_kitchen(ticket.order_id, activity.info().scheduled_time)
+
+    @activity.defn(name=act.REMOVE_FROM_KITCHEN)
+    def remove_from_kitchen(self, ticket: act.KitchenTicket) -> None:
+        """Take the order out of the kitchen's queue."""
+        self._orders.remove_from_kitchen(ticket.order_id)
+
+    @activity.defn(name=act.RECORD_COMPLETION)
+    def record_completion(self, order: Order) -> None:
+        """Store the completed order; its total counts as the day's revenue."""
+        self._orders.save(order)
+
+    @activity.defn(name=act.RECORD_CANCELLATION)
+    def record_cancellation(self, order: Order) -> None:
+        """Store the cancelled order."""
+        self._orders.save(order)
+
+    @activity.defn(name=act.RECORD_REJECTION)
+    def record_rejection(self, order: Order) -> None:
+        """Store the rejected order."""
+        self._orders.save(order)
+
+    def all(self) -> list:  # type: ignore[type-arg]
+        return [
+            self.validate_order,
+            self.save_order,
+            self.queue_in_kitchen,
+            self.remove_from_kitchen,
+            self.record_completion,
+            self.record_cancellation,
+            self.record_rejection,
+        ]

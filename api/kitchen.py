@@ -1,0 +1,52 @@
+"""The kitchen's view: its queue, and moving orders on."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from api.auth import KitchenStaff
+from api.deps import OrderStoreDep, WorkflowsDep
+from api.order_workflows import OrderClosed, OrderNotFound
+from api.orders import finished_or_unknown, known_id
+from api.problems import Problem
+from domain.order import Order, OrderStatus
+from workflows.order_contract import KitchenStep
+
+router = APIRouter(prefix="/api/kitchen", tags=["kitchen"])
+AUTH = {401: {"model": Problem}, 403: {"model": Problem}}
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+class StatusChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Annotated[Literal["preparing", "ready", "completed"], BeforeValidator(_lower)]
+    notes: str | None = Field(default=None, max_length=500)
+
+
+@router.get("/queue", response_model=list[Order], responses=AUTH)
+async def kitchen_queue(store: OrderStoreDep, _: KitchenStaff) -> list[Order]:
+    """Orders to make (confirmed or preparing), oldest first."""
+    return await run_in_threadpool(store.kitchen_queue)
+
+
+@router.put(
+    "/orders/{order_id}/status",
+    response_model=Order,
+    responses={**AUTH, 404: {"model": Problem}, 409: {"model": Problem}, 422: {"model": Problem}},
+)
+async def change_status(
+    order_id: str, change: StatusChange, workflows: WorkflowsDep, store: OrderStoreDep, staff: KitchenStaff
+) -> Order:
+    """Move an order to preparing, ready or completed; 409 when its status does not allow it."""
+    known_id(order_id)
+    step = KitchenStep(status=OrderStatus(change.status), by=staff.name, notes=change.notes)
+    try:
+        return await workflows.change_status(order_id, step)
+    except (OrderClosed, OrderNotFound):
+        raise await finished_or_unknown(store, order_id, f"become {change.status}") from None

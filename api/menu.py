@@ -1,0 +1,127 @@
+"""The menu: read by everyone, changed by managers."""
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.auth import Manager
+from api.deps import MenuDep
+from api.problems import Problem, ProblemError
+from domain.menu import Pizza, Size, Topping
+from domain.money import cents
+
+router = APIRouter(prefix="/api/menu", tags=["menu"])
+Price = Annotated[Decimal, Field(gt=0, lt=1000, decimal_places=2, examples=["12.99"])]
+ItemName = Annotated[str, Path(min_length=1, max_length=50)]
+
+
+class Prices(BaseModel):
+    small: Decimal
+    medium: Decimal
+    large: Decimal
+
+
+class PizzaOut(BaseModel):
+    name: str
+    display_name: str
+    prices: Prices
+    available: bool
+
+    @classmethod
+    def of(cls, pizza: Pizza) -> "PizzaOut":
+        prices = Prices(**{size.value: price for size, price in pizza.prices.items()})
+        return cls(name=pizza.name, display_name=pizza.display_name, prices=prices, available=pizza.available)
+
+
+class ToppingOut(BaseModel):
+    name: str
+    price: Decimal
+    available: bool
+
+    @classmethod
+    def of(cls, topping: Topping) -> "ToppingOut":
+        return cls(name=topping.name, price=topping.price, available=topping.available)
+
+
+class MenuOut(BaseModel):
+    pizzas: list[PizzaOut]
+    toppings: list[ToppingOut]
+
+
+class PriceChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    small: Price | None = None
+    medium: Price | None = None
+    large: Price | None = None
+
+
+class PizzaChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    available: bool | None = None
+    prices: PriceChanges | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "PizzaChange":
+        if self.available is None and self.prices is None:
+            raise ValueError("give available, prices or both")
+        return self
+
+
+class ToppingChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    available: bool | None = None
+    price: Price | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "ToppingChange":
+        if self.available is None and self.price is None:
+            raise ValueError("give available, price or both")
+        return self
+
+
+NOT_FOUND = {404: {"model": Problem, "description": "No such item"}}
+AUTH = {401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}}
+
+
+@router.get("", response_model=MenuOut)
+async def read_menu(menu: MenuDep) -> MenuOut:
+    """The whole menu with today's prices: the only source of prices."""
+    loaded = await run_in_threadpool(menu.load)
+    return MenuOut(
+        pizzas=[PizzaOut.of(p) for p in loaded.pizzas.values()],
+        toppings=[ToppingOut.of(t) for t in loaded.toppings.values()],
+    )
+
+
+@router.get("/pizzas", response_model=list[PizzaOut])
+async def read_pizzas(menu: MenuDep) -> list[PizzaOut]:
+    """The pizzas alone."""
+    loaded = await run_in_threadpool(menu.load)
+    return [PizzaOut.of(p) for p in loaded.pizzas.values()]
+
+
+@router.put("/pizzas/{name}", response_model=PizzaOut, responses={**NOT_FOUND, **AUTH})
+async def change_pizza(name: ItemName, change: PizzaChange, menu: MenuDep, _: Manager) -> PizzaOut:
+    """Make a pizza (un)available or change its prices."""
+    asked = change.prices.model_dump(exclude_none=True) if change.prices else {}
+    prices = {Size(size): cents(price) for size, price in asked.items()}
+    pizza = await run_in_threadpool(menu.update_pizza, name, change.available, prices)
+    if pizza is None:
+        raise ProblemError(404, f"there is no pizza '{name}' on the menu", "unknown-item")
+    return PizzaOut.of(pizza)
+
+
+@router.put("/toppings/{name}", response_model=ToppingOut, responses={**NOT_FOUND, **AUTH})
+async def change_topping(name: ItemName, change: ToppingChange, menu: MenuDep, _: Manager) -> ToppingOut:
+    """Make a topping (un)available or change its price."""
+    price = cents(change.price) if change.price is not None else None
+    topping = await run_in_threadpool(menu.update_topping, name, change.available, price)
+    if topping is None:
+        raise ProblemError(404, f"there is no topping '{name}' on the menu", "unknown-item")
+    return ToppingOut.of(topping)

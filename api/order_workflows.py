@@ -1,0 +1,157 @@
+"""The API's only door to Temporal: start, update and query order workflows (one round trip each)."""
+
+import asyncio
+import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.problems import ProblemError, unavailable
+from domain.order import Order, OrderStatus
+from settings import Settings
+from workflows.order_contract import (
+    IDEMPOTENCY_CONFLICT,
+    ORDER_STATUS,
+    CancelRequest,
+    KitchenStep,
+    OrderResult,
+    OrderStart,
+    PlaceOrder,
+    workflow_id,
+)
+from workflows.order_workflow import OrderWorkflow
+
+# Order ids made from an Idempotency-Key: the same key always names the same order.
+IDEMPOTENT_ORDERS = uuid.UUID("5f1c2b8e-7d43-4c4e-9a55-3c7f0e6a9d21")
+QUERY_TIMEOUT = timedelta(seconds=5)
+T = TypeVar("T")
+
+
+class OrderNotFound(Exception):
+    """No workflow with that id: the order was never placed."""
+
+
+class OrderClosed(Exception):
+    """The workflow has finished: the order can no longer change."""
+
+
+def order_id_for(idempotency_key: str | None) -> str:
+    """A new order id, or the one an Idempotency-Key has always stood for."""
+    return str(uuid.uuid5(IDEMPOTENT_ORDERS, idempotency_key) if idempotency_key else uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class Placement:
+    result: OrderResult
+    # False when the answer comes from a workflow that had already finished.
+    fresh: bool
+
+
+def _error_type(err: WorkflowUpdateFailedError | WorkflowQueryFailedError) -> str | None:
+    cause = err.cause if isinstance(err, WorkflowUpdateFailedError) else None
+    return cause.type if isinstance(cause, ApplicationError) else None
+
+
+def _update_refusal(err: WorkflowUpdateFailedError) -> str:
+    cause = err.cause
+    return cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+
+
+class OrderWorkflows:
+    def __init__(self, client: Client, settings: Settings) -> None:
+        self._client = client
+        self._task_queue = settings.task_queue
+        self._sla = settings.kitchen_sla_seconds
+        self._wait = settings.confirm_timeout_seconds
+
+    async def place(self, order_id: str, request: PlaceOrder) -> Placement:
+        """Start the order's workflow and wait, in the same call, until it is confirmed or refused."""
+        start = WithStartWorkflowOperation(
+            OrderWorkflow.run,
+            OrderStart(order_id=order_id, request=request, kitchen_sla_seconds=self._sla),
+            id=workflow_id(order_id),
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # A finished order is answered from its result, never started again (no second charge).
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes([SearchAttributePair(ORDER_STATUS, OrderStatus.RECEIVED.value)]),
+        )
+        fingerprint = request.fingerprint()
+        try:
+            async with asyncio.timeout(self._wait):
+                try:
+                    result = await self._client.execute_update_with_start_workflow(
+                        OrderWorkflow.await_confirmation, fingerprint, start_workflow_operation=start
+                    )
+                    return Placement(result, fresh=True)
+                except WorkflowAlreadyStartedError:
+                    finished = self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+                    result = await finished.result()
+        except TimeoutError:
+            raise unavailable(
+                f"order {order_id} is accepted but not confirmed yet; repeat the request with the same "
+                "Idempotency-Key to get its outcome",
+                order_id=order_id,
+            ) from None
+        except WorkflowUpdateFailedError as err:
+            if _error_type(err) == IDEMPOTENCY_CONFLICT:
+                raise _conflicting_key() from None
+            raise
+        if result.fingerprint != fingerprint:
+            raise _conflicting_key()
+        return Placement(result, fresh=False)
+
+    async def current(self, order_id: str) -> Order:
+        """The running order as its workflow holds it."""
+        handle = self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+        try:
+            return await handle.query(OrderWorkflow.order, rpc_timeout=QUERY_TIMEOUT)
+        except WorkflowQueryFailedError:
+            raise OrderNotFound(order_id) from None  # refused before it was placed
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise OrderNotFound(order_id) from None
+            raise
+
+    async def change_status(self, order_id: str, step: KitchenStep) -> Order:
+        """Move the order on; a step the status machine refuses is a 409."""
+        handle = self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+        return await self._update(order_id, handle.execute_update(OrderWorkflow.change_status, step))
+
+    async def cancel(self, order_id: str, request: CancelRequest) -> OrderResult:
+        """Cancel and wait until compensation has run."""
+        handle = self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+        return await self._update(order_id, handle.execute_update(OrderWorkflow.cancel_order, request))
+
+    async def _update(self, order_id: str, call: Awaitable[T]) -> T:
+        try:
+            async with asyncio.timeout(self._wait):
+                return await call
+        except TimeoutError:
+            raise unavailable(f"order {order_id} did not answer in time; try again") from None
+        except WorkflowUpdateFailedError as err:
+            raise ProblemError(409, _update_refusal(err), "not-allowed", order_id=order_id) from None
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise (OrderClosed(order_id) if "completed" in err.message else OrderNotFound(order_id)) from None
+            raise
+
+
+def _conflicting_key() -> ProblemError:
+    return ProblemError(409, "this Idempotency-Key was already used for a different order", "idempotency-conflict")

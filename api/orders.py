@@ -1,0 +1,137 @@
+"""Customers place, track and cancel orders. Each call is one round trip to the order's workflow."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio.service import RPCError
+
+from activities.order_store import OrderStore
+from api.deps import OrderStoreDep, WorkflowsDep
+from api.order_workflows import OrderClosed, OrderNotFound, order_id_for
+from api.problems import Problem, ProblemError
+from domain.order import Order, OrderStatus
+from workflows.order_contract import CancelRequest, PlaceOrder
+
+router = APIRouter(prefix="/api/orders", tags=["orders"])
+
+CUSTOMER = "customer"
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any printable string; repeating a request with it never places a second order",
+    ),
+]
+
+
+class CancelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+def not_found(order_id: str) -> ProblemError:
+    return ProblemError(404, f"there is no order {order_id}", "unknown-order")
+
+
+def known_id(order_id: str) -> str:
+    """Order ids are UUIDs; anything else names no order."""
+    try:
+        uuid.UUID(order_id)
+    except ValueError:
+        raise not_found(order_id) from None
+    return order_id
+
+
+async def finished_or_unknown(store: OrderStore, order_id: str, action: str) -> ProblemError:
+    """Why an order's workflow would not take a change: it has finished (409), or never was (404)."""
+    stored = await run_in_threadpool(store.get, order_id)
+    if stored is None:
+        return not_found(order_id)
+    return ProblemError(409, f"an order that is {stored.status} cannot {action}", "not-allowed", order_id=order_id)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Order,
+    responses={
+        200: {"model": Order, "description": "A repeat of an earlier request (same Idempotency-Key): the same order"},
+        402: {"model": Problem, "description": "The card was declined; nothing was charged"},
+        409: {"model": Problem, "description": "The Idempotency-Key was used for a different order"},
+        422: {"model": Problem, "description": "Malformed, or naming something the menu does not offer"},
+        503: {"model": Problem, "description": "Not confirmed in time; repeat with the same Idempotency-Key"},
+    },
+)
+async def place_order(
+    request: PlaceOrder, workflows: WorkflowsDep, response: Response, idempotency_key: IdempotencyKey = None
+) -> Order:
+    """Place an order: answers once it is paid and in the kitchen's queue."""
+    order_id = order_id_for(idempotency_key)
+    placement = await workflows.place(order_id, request)
+    result = placement.result
+    if result.rejection and result.rejection.kind == "invalid":
+        raise ProblemError(422, result.rejection.detail, "invalid-order", order_id=order_id)
+    if result.rejection:
+        raise ProblemError(
+            402,
+            f"{result.rejection.detail} ({result.rejection.decline_code or 'declined'}); nothing was charged",
+            "payment-declined",
+            decline_code=result.rejection.decline_code,
+            order_id=order_id,
+        )
+    if result.order is None or result.failure:
+        raise ProblemError(
+            503,
+            f"order {order_id} could not be placed ({result.failure}); any payment was refunded",
+            "order-failed",
+            order_id=order_id,
+        )
+    response.headers["Location"] = f"/api/orders/{order_id}"
+    if not placement.fresh:
+        response.status_code = 200
+    return result.order
+
+
+@router.get("/{order_id}", response_model=Order, responses={404: {"model": Problem}})
+async def read_order(order_id: str, workflows: WorkflowsDep, store: OrderStoreDep) -> Order:
+    """The order as it stands now."""
+    known_id(order_id)
+    stored = await run_in_threadpool(store.get, order_id)
+    if stored is not None and stored.is_final:
+        return stored  # finished orders live on in the database
+    try:
+        return await workflows.current(order_id)
+    except OrderNotFound:
+        if stored is None:
+            raise not_found(order_id) from None
+        return stored
+    except RPCError:
+        if stored is None:
+            raise
+        return stored  # Temporal or the workers are away: the last saved state is the best answer
+
+
+@router.post(
+    "/{order_id}/cancel",
+    response_model=Order,
+    responses={404: {"model": Problem}, 409: {"model": Problem}, 503: {"model": Problem}},
+)
+async def cancel_order(
+    order_id: str, workflows: WorkflowsDep, store: OrderStoreDep, body: CancelBody | None = None
+) -> Order:
+    """Cancel an order that is received, confirmed or preparing; answers once it is refunded."""
+    known_id(order_id)
+    try:
+        result = await workflows.cancel(order_id, CancelRequest(by=CUSTOMER, notes=body.reason if body else None))
+    except (OrderClosed, OrderNotFound):
+        raise await finished_or_unknown(store, order_id, "be cancelled") from None
+    if result.order is None or result.order.status is not OrderStatus.CANCELLED:
+        status = result.order.status if result.order else OrderStatus.REJECTED
+        raise ProblemError(409, f"an order that is {status} cannot be cancelled", "not-allowed", order_id=order_id)
+    return result.order

@@ -1,0 +1,1 @@
+"""The pizzeria's rules: menu, pricing, the order and its status machine. Pure Python."""

@@ -1,0 +1,34 @@
+"""What the customer is told, in short texts that name the order by its short id."""
+
+from datetime import datetime
+
+from domain.order import Order
+
+
+def _clock(at: datetime | None) -> str:
+    return at.strftime("%H:%M UTC") if at else "soon"
+
+
+def confirmation_text(order: Order) -> str:
+    """The order is paid and in the kitchen's queue."""
+    return (
+        f"Mario's Pizzeria: order {order.short_id} confirmed, total ${order.total}. "
+        f"Ready about {_clock(order.estimated_ready_at)}."
+    )
+
+
+def ready_text(order: Order) -> str:
+    """The pizzas are out of the oven."""
+    where = "on its way to you" if order.fulfilment == "delivery" else "ready for pickup"
+    return f"Mario's Pizzeria: order {order.short_id} is {where}. Buon appetito!"
+
+
+def late_text(order: Order) -> str:
+    """The kitchen has passed its promised time."""
+    return f"Mario's Pizzeria: sorry, order {order.short_id} is taking longer than we promised. It's coming!"
+
+
+def cancelled_text(order: Order) -> str:
+    """The order is cancelled, and any card payment refunded."""
+    refund = " Your payment is being refunded." if order.payment.refund_id else ""
+    return f"Mario's Pizzeria: order {order.short_id} is cancelled.{refund}"

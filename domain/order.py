@@ -1,0 +1,180 @@
+"""The order aggregate: its lines, its money and the status machine that guards it."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from domain.errors import IllegalTransition
+from domain.events import (
+    OrderCancelled,
+    OrderCompleted,
+    OrderConfirmed,
+    OrderEvent,
+    OrderPlaced,
+    OrderRejected,
+    OrderStatusChanged,
+)
+from domain.menu import OrderLine
+from domain.pricing import Fulfilment, total_order
+
+
+class OrderStatus(StrEnum):
+    RECEIVED = "received"
+    CONFIRMED = "confirmed"
+    PREPARING = "preparing"
+    READY = "ready"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+class PaymentMethod(StrEnum):
+    CARD = "card"
+    CASH = "cash"
+
+
+ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.RECEIVED: frozenset({OrderStatus.CONFIRMED, OrderStatus.REJECTED, OrderStatus.CANCELLED}),
+    OrderStatus.CONFIRMED: frozenset({OrderStatus.PREPARING, OrderStatus.CANCELLED}),
+    OrderStatus.PREPARING: frozenset({OrderStatus.READY, OrderStatus.CANCELLED}),
+    OrderStatus.READY: frozenset({OrderStatus.COMPLETED}),
+}
+KITCHEN_STEPS = frozenset({OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.COMPLETED})
+FINAL = frozenset({OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.REJECTED})
+
+PREP_BASE = timedelta(minutes=15)
+PREP_PER_EXTRA_PIZZA = timedelta(minutes=2)
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str
+    phone: str
+    address: str | None
+
+
+@dataclass
+class Payment:
+    method: PaymentMethod
+    transaction_id: str | None = None
+    refund_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """Who moved the order, when, to which status, and why."""
+
+    status: OrderStatus
+    at: datetime
+    by: str
+    notes: str | None = None
+
+
+@dataclass
+class Order:
+    id: str
+    status: OrderStatus
+    fulfilment: Fulfilment
+    customer: Customer
+    items: tuple[OrderLine, ...]
+    subtotal: Decimal
+    tax: Decimal
+    delivery_fee: Decimal
+    total: Decimal
+    payment: Payment
+    history: list[StatusChange] = field(default_factory=list)
+    placed_at: datetime | None = None
+    estimated_ready_at: datetime | None = None
+
+    @classmethod
+    def place(
+        cls,
+        order_id: str,
+        customer: Customer,
+        fulfilment: Fulfilment,
+        items: tuple[OrderLine, ...],
+        payment_method: PaymentMethod,
+        at: datetime,
+    ) -> tuple["Order", OrderPlaced]:
+        """A new order in status received, priced from its lines."""
+        totals = total_order(items, fulfilment)
+        order = cls(
+            id=order_id,
+            status=OrderStatus.RECEIVED,
+            fulfilment=fulfilment,
+            customer=customer,
+            items=items,
+            subtotal=totals.subtotal,
+            tax=totals.tax,
+            delivery_fee=totals.delivery_fee,
+            total=totals.total,
+            payment=Payment(method=payment_method),
+            history=[StatusChange(OrderStatus.RECEIVED, at, SYSTEM)],
+            placed_at=at,
+        )
+        return order, OrderPlaced(order_id, at, totals.total)
+
+    @property
+    def short_id(self) -> str:
+        """The first eight characters of the id, as customers see it."""
+        return self.id[:8]
+
+    @property
+    def pizza_count(self) -> int:
+        return sum(line.quantity for line in self.items)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL
+
+    @property
+    def is_cancellable(self) -> bool:
+        return OrderStatus.CANCELLED in ALLOWED.get(self.status, frozenset())
+
+    def can_become(self, status: OrderStatus) -> bool:
+        """Whether the status machine allows moving to this status now."""
+        return status in ALLOWED.get(self.status, frozenset())
+
+    def check_kitchen_step(self, status: OrderStatus) -> None:
+        """Refuse a kitchen step that is not one, or not allowed from the current status."""
+        if status not in KITCHEN_STEPS or not self.can_become(status):
+            raise IllegalTransition(self.status, status)
+
+    def record_payment(self, transaction_id: str) -> None:
+        """The card was charged under this transaction."""
+        self.payment.transaction_id = transaction_id
+
+    def confirm(self, at: datetime) -> OrderConfirmed:
+        """Paid (or cash) and stored: the kitchen may start."""
+        self._move(OrderStatus.CONFIRMED, at, SYSTEM, None)
+        self.estimated_ready_at = at + PREP_BASE + PREP_PER_EXTRA_PIZZA * (self.pizza_count - 1)
+        return OrderConfirmed(self.id, at, self.estimated_ready_at)
+
+    def advance(self, status: OrderStatus, at: datetime, by: str, notes: str | None = None) -> list[OrderEvent]:
+        """A kitchen step: preparing, ready or completed (which books the sale)."""
+        self.check_kitchen_step(status)
+        previous = self.status
+        self._move(status, at, by, notes)
+        events: list[OrderEvent] = [OrderStatusChanged(self.id, at, previous, status, by)]
+        if status is OrderStatus.COMPLETED:
+            events.append(OrderCompleted(self.id, at, self.total))
+        return events
+
+    def reject(self, at: datetime, reason: str, by: str = SYSTEM) -> OrderRejected:
+        """Validation or payment failed: nothing is charged."""
+        self._move(OrderStatus.REJECTED, at, by, reason)
+        return OrderRejected(self.id, at, reason)
+
+    def cancel(self, at: datetime, by: str, notes: str | None, refund_id: str | None) -> OrderCancelled:
+        """Cancelled after compensation has run."""
+        self._move(OrderStatus.CANCELLED, at, by, notes)
+        self.payment.refund_id = refund_id
+        return OrderCancelled(self.id, at, by, refund_id)
+
+    def _move(self, status: OrderStatus, at: datetime, by: str, notes: str | None) -> None:
+        if not self.can_become(status):
+            raise IllegalTransition(self.status, status)
+        self.status = status
+        self.history.append(StatusChange(status, at, by, notes))

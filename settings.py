@@ -1,0 +1,62 @@
+"""Configuration: read once from the environment at start; a bad value stops the process."""
+
+import sys
+from typing import Literal
+
+from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-secret-of-marios-pizzeria-change-me"
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PIZZERIA_", extra="ignore", frozen=True)
+
+    temporal_address: str = Field("localhost:7233", min_length=1)
+    temporal_namespace: str = Field("default", min_length=1)
+    task_queue: str = Field("pizzeria-orders", min_length=1)
+    database_url: str = Field("sqlite:///data/pizzeria.db", min_length=1)
+    api_port: int = Field(8000, ge=1, le=65535)
+    jwt_secret: str = Field(DEV_JWT_SECRET, min_length=32)
+    payments: Literal["fake", "stripe"] = "fake"
+    stripe_api_key: str | None = Field(None, validation_alias=_env("STRIPE_API_KEY"))
+    stripe_api_base: str | None = None
+    notifier: Literal["console", "twilio"] = "console"
+    twilio_account_sid: str | None = Field(None, validation_alias=_env("TWILIO_ACCOUNT_SID"))
+    twilio_auth_token: str | None = Field(None, validation_alias=_env("TWILIO_AUTH_TOKEN"))
+    twilio_from_number: str | None = Field(None, validation_alias=_env("TWILIO_FROM_NUMBER"))
+    twilio_api_base: str | None = None
+    kitchen_sla_seconds: int = Field(2700, gt=0)
+    # How long POST /api/orders waits for the order to be confirmed before answering 503.
+    confirm_timeout_seconds: float = Field(10.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _providers_complete(self) -> "Settings":
+        if self.payments == "stripe" and not self.stripe_api_key:
+            raise ValueError("STRIPE_API_KEY is required when PIZZERIA_PAYMENTS=stripe")
+        if self.notifier == "twilio":
+            for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"):
+                if not getattr(self, name.lower()):
+                    raise ValueError(f"{name} is required when PIZZERIA_NOTIFIER=twilio")
+        return self
+
+
+def _variable(field: str) -> str:
+    alias = Settings.model_fields[field].validation_alias
+    return str(alias.choices[0]) if isinstance(alias, AliasChoices) else f"PIZZERIA_{field.upper()}"
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, or exit with one line naming what is wrong."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        first = err.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        if first["loc"]:
+            message = f"{_variable(str(first['loc'][0]))}: {message}"
+        sys.exit(f"configuration error: {message}")

@@ -1,0 +1,78 @@
+"""One worker process: hosts OrderWorkflow and its activities. Start more to scale out."""
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.console_notifier import ConsoleNotifier
+from activities.database import create_schema, make_engine
+from activities.fake_payments import FakePayments
+from activities.menu_store import MenuStore
+from activities.notification_activities import NotificationActivities
+from activities.order_store import OrderStore
+from activities.payment_activities import PaymentActivities
+from activities.ports import Notifier, PaymentGateway
+from activities.store_activities import StoreActivities
+from settings import Settings, load_settings
+from workflows.order_workflow import OrderWorkflow
+
+log = logging.getLogger("pizzeria.worker")
+
+
+def payment_gateway(settings: Settings) -> PaymentGateway:
+    """The payment adapter chosen by PIZZERIA_PAYMENTS."""
+    if settings.payments == "fake":
+        return FakePayments()
+    raise SystemExit("configuration error: PIZZERIA_PAYMENTS=stripe: the Stripe adapter is not in this build yet")
+
+
+def notifier(settings: Settings) -> Notifier:
+    """The notification adapter chosen by PIZZERIA_NOTIFIER."""
+    if settings.notifier == "console":
+        return ConsoleNotifier()
+    raise SystemExit("configuration error: PIZZERIA_NOTIFIER=twilio: the Twilio adapter is not in this build yet")
+
+
+def build_worker(client: Client, settings: Settings, payments: PaymentGateway, texts: Notifier) -> Worker:
+    """A worker with every activity wired to its adapters."""
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    store = StoreActivities(OrderStore(engine), MenuStore(engine))
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[OrderWorkflow],
+        activities=[*store.all(), *PaymentActivities(payments).all(), *NotificationActivities(texts).all()],
+        # The database steps are plain functions; they run on these threads.
+        activity_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity"),
+        max_concurrent_activities=32,
+        max_concurrent_local_activities=32,
+    )
+
+
+async def serve(settings: Settings) -> None:
+    """Poll until SIGINT or SIGTERM, then finish the tasks in hand and stop."""
+    payments, texts = payment_gateway(settings), notifier(settings)
+    client = await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+    )
+    worker = build_worker(client, settings, payments, texts)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with worker:
+        log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+        await stop.wait()
+        log.info("worker stopping")
+    log.info("worker stopped")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(serve(load_settings()))

@@ -1,0 +1,1 @@
+"""The order saga as a Temporal workflow, and the names and models it shares with the API."""

@@ -1,0 +1,376 @@
+"""OrderWorkflow: one pizza order as a saga, from the charge to the last slice.
+
+Steps that touch only the local database run as local activities (no round trip to the
+server); the charge and the refund are regular activities so that ops see their attempts.
+Handlers change state through the domain; the side effects of a change run in `run`.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import contracts as act
+    from domain.errors import IllegalTransition
+    from domain.menu import OrderLine
+    from domain.messages import cancelled_text, confirmation_text, late_text, ready_text
+    from domain.order import Order, OrderStatus, PaymentMethod
+    from workflows.order_contract import (
+        IDEMPOTENCY_CONFLICT,
+        ILLEGAL_TRANSITION,
+        NOT_CANCELLABLE,
+        ORDER_STATUS,
+        QUERY_ORDER,
+        SIGNAL_CANCEL,
+        SIGNAL_MARK_COMPLETED,
+        SIGNAL_MARK_PREPARING,
+        SIGNAL_MARK_READY,
+        UPDATE_AWAIT_CONFIRMATION,
+        UPDATE_CANCEL_ORDER,
+        UPDATE_CHANGE_STATUS,
+        WORKFLOW_TYPE,
+        CancelRequest,
+        KitchenStep,
+        OrderResult,
+        OrderStart,
+        Rejection,
+        StaffNote,
+    )
+
+# The local database while placing: quick steps, retried for ten minutes before the saga gives up.
+PLACEMENT_DATABASE_STEP = dict(
+    start_to_close_timeout=timedelta(seconds=10),
+    schedule_to_close_timeout=timedelta(minutes=10),
+    retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)),
+)
+# Once placed, an order is never given up on: the store catches up when it is back.
+DATABASE_STEP = dict(
+    start_to_close_timeout=timedelta(seconds=10),
+    retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)),
+)
+VALIDATION_STEP = dict(
+    PLACEMENT_DATABASE_STEP,
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(milliseconds=200),
+        maximum_interval=timedelta(seconds=10),
+        non_retryable_error_types=[act.INVALID_ORDER],
+    ),
+)
+# A charge that cannot be made within ten minutes is given up (and refunded, in case it went through).
+CHARGE_STEP = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    schedule_to_close_timeout=timedelta(minutes=10),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=[act.PAYMENT_DECLINED]),
+)
+# Money owed back is retried until it is paid.
+REFUND_STEP = dict(
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+)
+# A text never holds up an order: a few quick tries, then it is given up.
+NOTIFY_STEP = dict(
+    start_to_close_timeout=timedelta(seconds=5),
+    schedule_to_close_timeout=timedelta(seconds=8),
+    retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=500), maximum_attempts=3),
+)
+
+OPS = "ops"
+
+
+def _business_error(err: FailureError, error_type: str) -> ApplicationError | None:
+    """The business refusal behind an activity's failure (a local activity's arrives unwrapped)."""
+    cause = err.cause if isinstance(err, ActivityError) else err
+    return cause if isinstance(cause, ApplicationError) and cause.type == error_type else None
+
+
+@workflow.defn(name=WORKFLOW_TYPE)
+class OrderWorkflow:
+    @workflow.init
+    def __init__(self, start: OrderStart) -> None:
+        self._start = start
+        self._fingerprint = start.request.fingerprint()
+        self._order: Order | None = None
+        self._rejection: Rejection | None = None
+        self._failure: str | None = None
+        self._cancel: CancelRequest | None = None
+        self._settled = False  # placement has an answer: confirmed, rejected or cancelled
+        self._compensations: list[Callable[[], Awaitable[None]]] = []
+        self._refund_id: str | None = None
+        self._ready_told = False
+        self._status_attr = OrderStatus.RECEIVED
+        self._sla_watch: asyncio.Task[None] | None = None
+
+    @workflow.run
+    async def run(self, start: OrderStart) -> OrderResult:
+        try:
+            if await self._place():
+                await self._follow_kitchen()
+        except asyncio.CancelledError:
+            # Cancelled in Temporal (ops): compensate like a customer's cancel.
+            if self._cancel is None:
+                self._cancel = CancelRequest(by=OPS, notes="workflow cancelled in Temporal")
+        except FailureError as err:
+            # A placement step failed for good (its retries ran out): undo what was done.
+            if self._order is not None and not self._order.is_cancellable:
+                raise
+            self._failure = f"{err.activity_type} failed: {err.cause}" if isinstance(err, ActivityError) else str(err)
+            workflow.logger.error("order %s: %s; compensating", start.order_id, self._failure)
+        if self._order is not None and not self._order.is_final:
+            await self._compensate()
+        elif self._order is None:
+            self._set_status_attr(OrderStatus.REJECTED)
+        self._settled = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._result()
+
+    # --- the saga -------------------------------------------------------------------------
+
+    async def _place(self) -> bool:
+        """Validate, charge, store, queue, tell the customer. True once the order is confirmed."""
+        request, order_id = self._start.request, self._start.order_id
+        try:
+            items = await workflow.execute_local_activity(
+                act.VALIDATE_ORDER,
+                act.ValidateOrder(order_id, request.lines()),
+                result_type=tuple[OrderLine, ...],
+                **VALIDATION_STEP,
+            )
+        except FailureError as err:
+            if (invalid := _business_error(err, act.INVALID_ORDER)) is None:
+                raise
+            self._rejection = Rejection(kind="invalid", detail=invalid.message)
+            self._set_status_attr(OrderStatus.REJECTED)
+            self._settled = True
+            return False
+        self._order, _ = Order.place(
+            order_id, request.customer(), request.fulfilment, items, request.payment_method, workflow.info().start_time
+        )
+        if self._cancel:
+            return False
+        if request.payment_method is PaymentMethod.CARD:
+            # Registered before the charge: a charge whose outcome is unknown is still refunded.
+            self._compensations.append(self._refund)
+            if not await self._charge(request.payment_token or ""):
+                return False
+        await self._db(act.SAVE_ORDER, placing=True)
+        self._compensations.append(self._leave_kitchen)
+        await self._db(act.QUEUE_IN_KITCHEN, act.KitchenTicket(order_id), placing=True)
+        if self._cancel:
+            return False
+        self._order.confirm(workflow.now())
+        self._set_status_attr(OrderStatus.CONFIRMED)
+        await self._db(act.SAVE_ORDER, placing=True)
+        self._settled = True
+        await self._notify(confirmation_text(self._order))
+        return True
+
+    async def _charge(self, payment_token: str) -> bool:
+        """Charge the card; a decline rejects the order. False when the saga stops here."""
+        assert self._order is not None
+        try:
+            receipt = await workflow.execute_activity(
+                act.CHARGE_PAYMENT,
+                act.ChargeRequest(self._order.id, self._order.total, payment_token),
+                result_type=act.ChargeReceipt,
+                **CHARGE_STEP,
+            )
+        except FailureError as err:
+            if (declined := _business_error(err, act.PAYMENT_DECLINED)) is None:
+                raise
+            self._compensations.clear()  # nothing was charged
+            code = declined.details[0] if declined.details else None
+            self._rejection = Rejection(kind="declined", detail=declined.message, decline_code=code)
+            self._order.reject(workflow.now(), f"card declined: {declined.message}", by="payments")
+            self._set_status_attr(OrderStatus.REJECTED)
+            await self._db(act.RECORD_REJECTION)
+            self._settled = True
+            return False
+        self._order.record_payment(receipt.transaction_id)
+        return not self._cancel
+
+    async def _follow_kitchen(self) -> None:
+        """Apply the kitchen's steps as they come, until completed or cancelled."""
+        assert self._order is not None
+        order = self._order
+        # Never cancelled: a workflow that ends first simply drops it, which costs no history event.
+        self._sla_watch = asyncio.create_task(self._watch_sla())
+        handled = order.status
+        while True:
+            try:
+                await workflow.wait_condition(lambda seen=handled: order.status is not seen or self._cancel is not None)
+                if self._cancel:
+                    return
+                status = order.status
+                self._set_status_attr(status)
+                if status is OrderStatus.COMPLETED:
+                    await self._tell_ready()
+                    await self._db(act.RECORD_COMPLETION)
+                    return
+                await self._db(act.SAVE_ORDER)
+                if status is OrderStatus.READY:
+                    await self._tell_ready()
+                handled = status
+            except asyncio.CancelledError:
+                if order.is_cancellable:
+                    raise
+                workflow.logger.warning("order %s is %s and can no longer be cancelled", order.id, order.status)
+
+    async def _watch_sla(self) -> None:
+        await workflow.sleep(self._start.kitchen_sla_seconds)
+        order = self._order
+        if order and order.status in (OrderStatus.CONFIRMED, OrderStatus.PREPARING) and not self._cancel:
+            await self._notify(late_text(order))
+
+    async def _tell_ready(self) -> None:
+        assert self._order is not None
+        if not self._ready_told:
+            self._ready_told = True
+            await self._notify(ready_text(self._order))
+
+    async def _compensate(self) -> None:
+        """Undo the steps already done, newest first, then mark the order cancelled and say so."""
+        assert self._order is not None
+        request = self._cancel or CancelRequest(by="system", notes=self._failure)
+        for undo in reversed(self._compensations):
+            await undo()
+        self._compensations.clear()
+        self._order.cancel(workflow.now(), request.by, request.notes, self._refund_id)
+        self._set_status_attr(OrderStatus.CANCELLED)
+        await self._db(act.RECORD_CANCELLATION)
+        self._settled = True
+        await self._notify(cancelled_text(self._order))
+
+    async def _refund(self) -> None:
+        assert self._order is not None
+        receipt = await workflow.execute_activity(
+            act.REFUND_PAYMENT,
+            act.RefundRequest(self._order.id, self._order.total, self._order.payment.transaction_id),
+            result_type=act.RefundReceipt,
+            **REFUND_STEP,
+        )
+        self._refund_id = receipt.refund_id
+
+    async def _leave_kitchen(self) -> None:
+        assert self._order is not None
+        await self._db(act.REMOVE_FROM_KITCHEN, act.KitchenTicket(self._order.id))
+
+    async def _db(self, activity: str, arg: object = None, placing: bool = False) -> None:
+        """A local database step, given the order as it stands unless told otherwise.
+
+        While placing, a step that keeps failing is given up so the order can be undone;
+        after that (kitchen steps, compensation) the store is waited for.
+        """
+        options = PLACEMENT_DATABASE_STEP if placing else DATABASE_STEP
+        await workflow.execute_local_activity(activity, arg or self._order, **options)
+
+    async def _notify(self, text: str) -> None:
+        assert self._order is not None
+        try:
+            await workflow.execute_local_activity(
+                act.NOTIFY_CUSTOMER, act.Notification(self._order.id, self._order.customer.phone, text), **NOTIFY_STEP
+            )
+        except FailureError as err:
+            workflow.logger.warning("order %s: could not reach the customer: %s", self._order.id, err)
+
+    def _set_status_attr(self, status: OrderStatus) -> None:
+        if status is not self._status_attr:
+            self._status_attr = status
+            workflow.upsert_search_attributes([ORDER_STATUS.value_set(status.value)])
+
+    def _result(self) -> OrderResult:
+        return OrderResult(
+            fingerprint=self._fingerprint, order=self._order, rejection=self._rejection, failure=self._failure
+        )
+
+    # --- what the outside can ask and say -------------------------------------------------
+
+    @workflow.query(name=QUERY_ORDER)
+    def order(self) -> Order:
+        if self._order is None:
+            detail = self._rejection.detail if self._rejection else "the order is still being validated"
+            raise ApplicationError(detail, type="OrderNotPlaced")
+        return self._order
+
+    @workflow.update(name=UPDATE_AWAIT_CONFIRMATION)
+    async def await_confirmation(self, fingerprint: str) -> OrderResult:
+        """Answer a placement once the order is confirmed, rejected or cancelled."""
+        await workflow.wait_condition(lambda: self._settled)
+        return self._result()
+
+    @await_confirmation.validator
+    def _same_request(self, fingerprint: str) -> None:
+        if fingerprint != self._fingerprint:
+            raise ApplicationError("this Idempotency-Key was used for a different order", type=IDEMPOTENCY_CONFLICT)
+
+    @workflow.update(name=UPDATE_CHANGE_STATUS)
+    def change_status(self, step: KitchenStep) -> Order:
+        """The kitchen moves the order on; refused (409) when the status machine says no."""
+        assert self._order is not None
+        self._order.advance(step.status, workflow.now(), step.by, step.notes)
+        return self._order
+
+    @change_status.validator
+    def _kitchen_step_allowed(self, step: KitchenStep) -> None:
+        if self._order is None or not self._settled:
+            raise ApplicationError("the order is not confirmed yet", type=ILLEGAL_TRANSITION)
+        if self._cancel:
+            raise ApplicationError("the order is being cancelled", type=ILLEGAL_TRANSITION)
+        try:
+            self._order.check_kitchen_step(step.status)
+        except IllegalTransition as err:
+            raise ApplicationError(str(err), type=ILLEGAL_TRANSITION) from None
+
+    @workflow.update(name=UPDATE_CANCEL_ORDER)
+    async def cancel_order(self, request: CancelRequest) -> OrderResult:
+        """Cancel and answer once compensation has run."""
+        if self._cancel is None:
+            self._cancel = request
+        await workflow.wait_condition(lambda: self._settled and (self._order is None or self._order.is_final))
+        return self._result()
+
+    @cancel_order.validator
+    def _cancellable(self, request: CancelRequest) -> None:
+        if self._cancel is not None:
+            return  # already under way: wait for it with the first caller
+        if self._order is not None and not self._order.is_cancellable:
+            raise ApplicationError(f"an order that is {self._order.status} cannot be cancelled", type=NOT_CANCELLABLE)
+        if self._order is None and self._settled:
+            raise ApplicationError("the order was rejected", type=NOT_CANCELLABLE)
+
+    @workflow.signal(name=SIGNAL_MARK_PREPARING)
+    def mark_preparing(self, note: StaffNote | None = None) -> None:
+        self._kitchen_signal(OrderStatus.PREPARING, note)
+
+    @workflow.signal(name=SIGNAL_MARK_READY)
+    def mark_ready(self, note: StaffNote | None = None) -> None:
+        self._kitchen_signal(OrderStatus.READY, note)
+
+    @workflow.signal(name=SIGNAL_MARK_COMPLETED)
+    def mark_completed(self, note: StaffNote | None = None) -> None:
+        self._kitchen_signal(OrderStatus.COMPLETED, note)
+
+    @workflow.signal(name=SIGNAL_CANCEL)
+    def cancel(self, note: StaffNote | None = None) -> None:
+        note = note or StaffNote()
+        request = CancelRequest(by=note.by or OPS, notes=note.notes)
+        try:
+            self._cancellable(request)
+        except ApplicationError as err:
+            workflow.logger.warning("cancel signal ignored: %s", err)
+            return
+        if self._cancel is None:
+            self._cancel = request
+
+    def _kitchen_signal(self, status: OrderStatus, note: StaffNote | None) -> None:
+        note = note or StaffNote()
+        step = KitchenStep(status=status, by=note.by or "kitchen", notes=note.notes)
+        try:
+            self._kitchen_step_allowed(step)
+        except ApplicationError as err:
+            workflow.logger.warning("%s signal ignored: %s", status, err)
+            return
+        self.change_status(step)
