@@ -1,0 +1,136 @@
+"""Shared fixtures: a real Temporal dev server, a worker on it, and the API in front of it."""
+
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.fake_payments import FakePayments
+from activities.ports import Notifier
+from api.app import create_app
+from api.auth import mint_token
+from settings import Settings
+from worker import build_worker
+from workflows.order_contract import ORDER_STATUS
+
+BIN = Path(sys.prefix) / "bin"
+# The dev server's defaults poll its queues 20 times a second; these make it answer in milliseconds.
+DEV_SERVER_TUNING = [
+    "--sqlite-pragma", "journal_mode=wal",
+    "--sqlite-pragma", "synchronous=normal",
+    "--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
+    "--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000",
+    "--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
+    "--dynamic-config-value", "system.enableActivityEagerExecution=true",
+]  # fmt: skip
+SECRET = "a-test-secret-that-is-long-enough-for-hs256"
+
+
+def order_body(**changes: object) -> dict:
+    """A valid order request; keyword arguments replace its fields."""
+    body: dict = {
+        "customer_name": "Ann Example",
+        "customer_phone": "+15551234567",
+        "customer_address": "1 Main Street, Springfield",
+        "fulfilment": "delivery",
+        "pizzas": [{"name": "margherita", "size": "large", "toppings": ["basil"], "quantity": 2}],
+        "payment_method": "card",
+        "payment_token": "pm_card_visa",
+    }
+    body.update(changes)
+    return body
+
+
+def staff_headers(*roles: str, secret: str = SECRET, ttl: int = 600, sub: str = "luigi") -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(secret, sub, list(roles), ttl)}"}
+
+
+@dataclass
+class RecordingNotifier(Notifier):
+    """Keeps every text it is asked to send."""
+
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    async def send(self, phone: str, text: str) -> None:
+        self.sent.append((phone, text))
+
+    def texts_for(self, order_id: str) -> list[str]:
+        return [text for _, text in self.sent if order_id[:8] in text]
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=[ORDER_STATUS],
+        dev_server_extra_args=DEV_SERVER_TUNING,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+def stack_settings(env: WorkflowEnvironment, db_path: Path, **overrides: object) -> Settings:
+    """Settings for a worker and an API on the test server, with their own task queue and database."""
+    values: dict = {
+        "temporal_address": env.client.service_client.config.target_host,
+        "task_queue": f"orders-{uuid.uuid4()}",
+        "database_url": f"sqlite:///{db_path}",
+        "jwt_secret": SECRET,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    client: Client
+    http: httpx.AsyncClient
+    payments: FakePayments
+    texts: RecordingNotifier
+
+    async def place(self, key: str | None = None, **changes: object) -> httpx.Response:
+        headers = {"Idempotency-Key": key} if key else {}
+        return await self.http.post("/api/orders", json=order_body(**changes), headers=headers)
+
+    async def placed(self, **changes: object) -> dict:
+        response = await self.place(**changes)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def move(self, order_id: str, status: str, *roles: str) -> httpx.Response:
+        headers = staff_headers(*(roles or ("kitchen",)))
+        return await self.http.put(f"/api/kitchen/orders/{order_id}/status", json={"status": status}, headers=headers)
+
+
+@asynccontextmanager
+async def running_stack(env: WorkflowEnvironment, db_path: Path, worker: bool = True, **overrides: object):
+    """A worker (unless told not to) and the API over HTTP, both wired as in production, on the test server."""
+    settings = stack_settings(env, db_path, **overrides)
+    payments, texts = FakePayments(), RecordingNotifier()
+    app = create_app(settings)
+    async with AsyncExitStack() as stack:
+        if worker:
+            await stack.enter_async_context(build_worker(env.client, settings, payments, texts))
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pizzeria.test")
+        )
+        yield Stack(settings, env.client, http, payments, texts)
+
+
+@pytest.fixture(scope="session")
+async def stack(temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    """One worker and API for the API tests; each test uses orders of its own."""
+    async with running_stack(temporal_env, tmp_path_factory.mktemp("stack") / "pizzeria.db") as running:
+        yield running
