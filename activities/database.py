@@ -58,8 +58,8 @@ class KitchenTicketRow(SQLModel, table=True):
 
 
 def utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything here is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """A moment in UTC. SQLite keeps neither offsets nor their meaning, so everything stored is UTC."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def make_engine(url: str) -> Engine:

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from activities.database import KitchenTicketRow, OrderRow
+from activities.database import KitchenTicketRow, OrderRow, utc
 from domain.money import cents
 from domain.order import FINAL, Order, OrderStatus
 
@@ -36,14 +36,14 @@ class OrderStore:
 
     def save(self, order: Order) -> None:
         """Insert or replace the order's snapshot; idempotent."""
-        finished_at = order.history[-1].at if order.status in FINAL else None
+        finished_at = utc(order.history[-1].at) if order.status in FINAL else None
         row = OrderRow(
             id=order.id,
             status=order.status.value,
             fulfilment=order.fulfilment.value,
             payment_method=order.payment.method.value,
             total=order.total,
-            placed_at=order.placed_at or order.history[0].at,
+            placed_at=utc(order.placed_at or order.history[0].at),
             finished_at=finished_at,
             snapshot=ORDER_JSON.dump_json(order).decode(),
         )
@@ -55,7 +55,7 @@ class OrderStore:
         """Put a ticket in the kitchen's queue; a second call changes nothing."""
         with Session(self._engine) as session:
             if session.get(KitchenTicketRow, order_id) is None:
-                session.add(KitchenTicketRow(order_id=order_id, queued_at=at))
+                session.add(KitchenTicketRow(order_id=order_id, queued_at=utc(at)))
                 session.commit()
 
     def remove_from_kitchen(self, order_id: str) -> None:

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from temporalio.client import (
     Client,
+    RPCTimeoutOrCancelledError,
     WithStartWorkflowOperation,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -103,7 +104,8 @@ class OrderWorkflows:
                 except WorkflowAlreadyStartedError:
                     finished = self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
                     result = await finished.result()
-        except TimeoutError:
+        # The SDK turns the cancellation by our own deadline into its RPCTimeoutOrCancelledError.
+        except (TimeoutError, RPCTimeoutOrCancelledError):
             raise unavailable(
                 f"order {order_id} is accepted but not confirmed yet; repeat the request with the same "
                 "Idempotency-Key to get its outcome",
@@ -143,7 +145,8 @@ class OrderWorkflows:
         try:
             async with asyncio.timeout(self._wait):
                 return await call
-        except TimeoutError:
+        # The SDK turns the cancellation by our own deadline into its RPCTimeoutOrCancelledError.
+        except (TimeoutError, RPCTimeoutOrCancelledError):
             raise unavailable(f"order {order_id} did not answer in time; try again") from None
         except WorkflowUpdateFailedError as err:
             raise ProblemError(409, _update_refusal(err), "not-allowed", order_id=order_id) from None

@@ -111,7 +111,7 @@ async def read_order(order_id: str, workflows: WorkflowsDep, store: OrderStoreDe
         if stored is None:
             raise not_found(order_id) from None
         return stored
-    except RPCError:
+    except (RPCError, RuntimeError):  # RuntimeError: the lazy client could not connect at all
         if stored is None:
             raise
         return stored  # Temporal or the workers are away: the last saved state is the best answer

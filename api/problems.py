@@ -86,9 +86,17 @@ def _temporal_unreachable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _temporal_never_reached(request: Request, exc: Exception) -> JSONResponse:
+    # The lazy client raises a bare RuntimeError while it cannot connect at all.
+    if not str(exc).startswith("Failed client connect"):
+        raise exc
+    return _temporal_unreachable(request, exc)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every error, expected or not, as problem+json."""
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(ProblemError, _raised_problem)
     app.add_exception_handler(RPCError, _temporal_unreachable)
+    app.add_exception_handler(RuntimeError, _temporal_never_reached)
