@@ -1,0 +1,357 @@
+"""The menu and order stores against a real SQLite file."""
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from activities.database import KitchenTicketRow, OrderRow, create_schema, make_engine
+from activities.menu_store import MenuStore
+from activities.order_store import OrderStore
+from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, LineRequest, Menu, OrderLine, Size
+from domain.order import Customer, Order, OrderStatus, PaymentMethod, StatusChange
+from domain.pricing import Fulfilment
+
+S = OrderStatus
+MENU = Menu.of(SEED_PIZZAS, SEED_TOPPINGS)
+CUSTOMER = Customer("Luigi Verdi", "+15551234567", "12 Mushroom Lane, Toad Town")
+MAY_1 = date(2024, 5, 1)
+NOON = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+TWO_LARGE_MARGHERITAS_WITH_BASIL = (LineRequest("margherita", "large", ("basil",), 2),)  # delivered: 39.40
+SMALL_MARGHERITA_WITH_OLIVES = (LineRequest("margherita", "small", ("olives",)),)  # picked up: 11.95
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path}/p.db")
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def menu(engine: Engine) -> MenuStore:
+    return MenuStore(engine)
+
+
+@pytest.fixture
+def orders(engine: Engine) -> OrderStore:
+    return OrderStore(engine)
+
+
+def place(
+    order_id: str,
+    at: datetime,
+    lines: tuple[LineRequest, ...] = TWO_LARGE_MARGHERITAS_WITH_BASIL,
+    fulfilment: Fulfilment = Fulfilment.DELIVERY,
+) -> Order:
+    order, _ = Order.place(order_id, CUSTOMER, fulfilment, MENU.price_lines(lines), PaymentMethod.CARD, at)
+    return order
+
+
+def confirmed(order_id: str, placed_at: datetime) -> Order:
+    order = place(order_id, placed_at)
+    order.record_payment(f"pi_{order_id}")
+    order.confirm(placed_at + timedelta(seconds=30))
+    return order
+
+
+def completed(order_id: str, finished_at: datetime, **placing) -> Order:  # type: ignore[no-untyped-def]
+    """An order that went all the way, finishing at `finished_at`."""
+    placed_at = finished_at - timedelta(minutes=40)
+    order = place(order_id, placed_at, **placing)
+    order.confirm(placed_at + timedelta(minutes=1))
+    order.advance(S.PREPARING, placed_at + timedelta(minutes=5), "chef")
+    order.advance(S.READY, placed_at + timedelta(minutes=25), "chef")
+    order.advance(S.COMPLETED, finished_at, "chef")
+    return order
+
+
+def cancelled(order_id: str, finished_at: datetime) -> Order:
+    order = confirmed(order_id, finished_at - timedelta(minutes=10))
+    order.cancel(finished_at, "customer", "changed my mind", f"re_{order_id}")
+    return order
+
+
+def count_rows(engine: Engine, table: type) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(table)).one()
+
+
+# --- the menu ----------------------------------------------------------------------------
+
+
+def test_a_new_database_offers_the_six_pizzas_and_six_toppings_of_the_contract(menu: MenuStore) -> None:
+    loaded = menu.load()
+
+    assert set(loaded.pizzas) == {"margherita", "pepperoni", "quattro_formaggi", "diavola", "vegetariana", "hawaiian"}
+    assert set(loaded.toppings) == {"extra_cheese", "mushrooms", "olives", "jalapenos", "basil", "prosciutto"}
+    assert all(p.available for p in loaded.pizzas.values())
+    assert all(t.available for t in loaded.toppings.values())
+
+
+def test_the_seed_menu_comes_back_from_the_database_with_exact_decimal_prices(menu: MenuStore) -> None:
+    loaded = menu.load()
+
+    margherita = loaded.pizzas["margherita"]
+    assert margherita.display_name == "Margherita"
+    assert margherita.prices == {
+        Size.SMALL: Decimal("9.99"),
+        Size.MEDIUM: Decimal("12.99"),
+        Size.LARGE: Decimal("15.99"),
+    }
+    assert all(isinstance(price, Decimal) for price in margherita.prices.values())
+    assert str(loaded.toppings["basil"].price) == "0.75"
+    assert loaded == MENU
+
+
+def test_creating_the_schema_again_neither_reseeds_nor_undoes_a_managers_change(
+    engine: Engine, menu: MenuStore
+) -> None:
+    menu.update_pizza("hawaiian", available=False)
+
+    create_schema(engine)
+    create_schema(engine)
+
+    loaded = menu.load()
+    assert len(loaded.pizzas) == 6
+    assert len(loaded.toppings) == 6
+    assert loaded.pizzas["hawaiian"].available is False
+
+
+def test_a_manager_can_take_a_pizza_off_the_menu_and_put_it_back(menu: MenuStore) -> None:
+    off = menu.update_pizza("hawaiian", available=False)
+
+    assert off is not None
+    assert off.available is False
+    assert menu.load().pizzas["hawaiian"].available is False
+
+    back = menu.update_pizza("Hawaiian", available=True)
+    assert back is not None
+    assert menu.load().pizzas["hawaiian"].available is True
+
+
+def test_a_manager_can_change_some_prices_of_a_pizza(menu: MenuStore) -> None:
+    updated = menu.update_pizza("margherita", prices={Size.LARGE: Decimal("16.49")})
+
+    expected = {Size.SMALL: Decimal("9.99"), Size.MEDIUM: Decimal("12.99"), Size.LARGE: Decimal("16.49")}
+    assert updated is not None
+    assert updated.prices == expected
+    assert menu.load().pizzas["margherita"].prices == expected
+    assert updated.available is True
+
+
+def test_a_manager_can_reprice_and_withdraw_a_topping(menu: MenuStore) -> None:
+    updated = menu.update_topping("prosciutto", available=False, price=Decimal("2.95"))
+
+    assert updated is not None
+    loaded = menu.load().toppings["prosciutto"]
+    assert str(loaded.price) == "2.95"
+    assert loaded.available is False
+    assert updated == loaded
+
+
+def test_a_menu_change_outlives_the_process_that_made_it(tmp_path: Path, menu: MenuStore) -> None:
+    menu.update_topping("basil", price=Decimal("0.80"))
+
+    reopened = make_engine(f"sqlite:///{tmp_path}/p.db")
+    try:
+        assert MenuStore(reopened).load().toppings["basil"].price == Decimal("0.80")
+    finally:
+        reopened.dispose()
+
+
+def test_changing_an_unknown_pizza_or_topping_finds_nothing_and_changes_nothing(menu: MenuStore) -> None:
+    before = menu.load()
+
+    assert menu.update_pizza("calzone", available=False, prices={Size.SMALL: Decimal("1.00")}) is None
+    assert menu.update_topping("pineapple", available=True, price=Decimal("0.50")) is None
+    assert menu.load() == before
+
+
+# --- orders ------------------------------------------------------------------------------
+
+
+def test_an_order_read_back_equals_the_order_saved(orders: OrderStore) -> None:
+    order = confirmed("order-1", NOON)
+    orders.save(order)
+
+    loaded = orders.get("order-1")
+
+    assert loaded == order
+    assert loaded.status is S.CONFIRMED
+    assert isinstance(loaded.items, tuple)
+    assert isinstance(loaded.items[0], OrderLine)
+    assert loaded.items[0].toppings == ("basil",)
+    assert loaded.items[0].size is Size.LARGE
+    assert [str(m) for m in (loaded.subtotal, loaded.tax, loaded.delivery_fee, loaded.total)] == [
+        "33.48",
+        "2.93",
+        "2.99",
+        "39.40",
+    ]
+    assert loaded.payment.transaction_id == "pi_order-1"
+
+
+def test_times_read_back_are_in_utc(orders: OrderStore) -> None:
+    orders.save(confirmed("order-1", NOON))
+
+    loaded = orders.get("order-1")
+
+    moments = [loaded.placed_at, loaded.estimated_ready_at, *(change.at for change in loaded.history)]
+    assert all(m.utcoffset() == timedelta(0) for m in moments)
+    assert loaded.placed_at == NOON
+    assert loaded.history[1] == StatusChange(S.CONFIRMED, NOON + timedelta(seconds=30), "system")
+
+
+def test_an_unknown_order_is_not_found(orders: OrderStore) -> None:
+    assert orders.get("no-such-order") is None
+
+
+def test_saving_an_order_again_replaces_it_and_the_latest_status_wins(engine: Engine, orders: OrderStore) -> None:
+    order = place("order-1", NOON)
+    orders.save(order)
+    order.confirm(NOON + timedelta(minutes=1))
+    orders.save(order)
+    orders.save(order)
+
+    assert count_rows(engine, OrderRow) == 1
+    loaded = orders.get("order-1")
+    assert loaded.status is S.CONFIRMED
+    assert [change.status for change in loaded.history] == [S.RECEIVED, S.CONFIRMED]
+
+
+def test_the_kitchen_queue_holds_only_confirmed_and_preparing_orders_with_a_ticket_oldest_first(
+    orders: OrderStore,
+) -> None:
+    later = confirmed("later", NOON + timedelta(minutes=10))
+    earlier = confirmed("earlier", NOON)
+    earlier.advance(S.PREPARING, NOON + timedelta(minutes=5), "chef")
+    no_ticket = confirmed("no-ticket", NOON - timedelta(hours=1))
+    ready = confirmed("ready", NOON - timedelta(hours=2))
+    ready.advance(S.PREPARING, NOON - timedelta(hours=1), "chef")
+    ready.advance(S.READY, NOON - timedelta(minutes=50), "chef")
+    received = place("received", NOON - timedelta(hours=3))
+    gone = cancelled("cancelled", NOON - timedelta(hours=4))
+
+    for order in (later, earlier, no_ticket, ready, received, gone):
+        orders.save(order)
+    for order in (later, earlier, ready, received, gone):
+        orders.queue_in_kitchen(order.id, NOON)
+
+    queue = orders.kitchen_queue()
+
+    assert [order.id for order in queue] == ["earlier", "later"]
+    assert [order.status for order in queue] == [S.PREPARING, S.CONFIRMED]
+
+
+def test_the_kitchen_queue_orders_by_the_moment_of_placing_whatever_its_offset(orders: OrderStore) -> None:
+    rome = timezone(timedelta(hours=2))
+    # 12:00 in Rome is 10:00 UTC: an hour before the other order.
+    orders.save(confirmed("utc-eleven", datetime(2024, 5, 1, 11, 0, tzinfo=UTC)))
+    orders.save(confirmed("rome-noon", datetime(2024, 5, 1, 12, 0, tzinfo=rome)))
+    orders.queue_in_kitchen("utc-eleven", NOON)
+    orders.queue_in_kitchen("rome-noon", NOON)
+
+    assert [order.id for order in orders.kitchen_queue()] == ["rome-noon", "utc-eleven"]
+
+
+def test_queueing_the_same_order_twice_gives_it_one_ticket(engine: Engine, orders: OrderStore) -> None:
+    orders.save(confirmed("order-1", NOON))
+
+    orders.queue_in_kitchen("order-1", NOON)
+    orders.queue_in_kitchen("order-1", NOON + timedelta(minutes=1))
+
+    assert count_rows(engine, KitchenTicketRow) == 1
+    assert [order.id for order in orders.kitchen_queue()] == ["order-1"]
+
+
+def test_an_order_taken_out_of_the_kitchen_leaves_the_queue_and_taking_it_again_is_harmless(
+    orders: OrderStore,
+) -> None:
+    for order_id, minutes in (("first", 0), ("second", 5)):
+        orders.save(confirmed(order_id, NOON + timedelta(minutes=minutes)))
+        orders.queue_in_kitchen(order_id, NOON + timedelta(minutes=minutes))
+
+    orders.remove_from_kitchen("first")
+    orders.remove_from_kitchen("first")
+    orders.remove_from_kitchen("never-queued")
+
+    assert [order.id for order in orders.kitchen_queue()] == ["second"]
+
+
+# --- the day's sales -----------------------------------------------------------------------
+
+
+def test_the_days_sales_count_completed_and_cancelled_orders_and_sum_the_completed_totals(
+    orders: OrderStore,
+) -> None:
+    # 3 x 39.40 + 11.95 = 130.15; in floating point 39.40 three times is already 118.19999999999999
+    assert sum([39.40, 39.40, 39.40]) != 118.20
+    for n in range(3):
+        orders.save(completed(f"big-{n}", NOON + timedelta(hours=n)))
+    orders.save(
+        completed("small", NOON + timedelta(hours=4), lines=SMALL_MARGHERITA_WITH_OLIVES, fulfilment=Fulfilment.PICKUP)
+    )
+    orders.save(cancelled("cancelled-1", NOON + timedelta(minutes=30)))
+    orders.save(cancelled("cancelled-2", NOON + timedelta(minutes=45)))
+    rejected = place("rejected", NOON)
+    rejected.reject(NOON + timedelta(seconds=3), "Your card was declined.")
+    orders.save(rejected)
+    orders.save(confirmed("still-cooking", NOON))
+
+    sales = orders.sales(MAY_1)
+
+    assert sales.day == MAY_1
+    assert sales.completed == 4
+    assert sales.cancelled == 2
+    assert isinstance(sales.revenue, Decimal)
+    assert str(sales.revenue) == "130.15"
+
+
+def test_a_day_with_no_sales_shows_zero_revenue(orders: OrderStore) -> None:
+    orders.save(completed("other-day", NOON))
+
+    sales = orders.sales(date(2024, 5, 2))
+
+    assert (sales.completed, sales.cancelled) == (0, 0)
+    assert str(sales.revenue) == "0.00"
+
+
+def test_orders_finished_either_side_of_midnight_count_on_different_days(orders: OrderStore) -> None:
+    midnight = datetime(2024, 5, 2, 0, 0, tzinfo=UTC)
+    orders.save(completed("before", midnight - timedelta(seconds=1)))
+    orders.save(completed("at-midnight", midnight))
+    orders.save(completed("after", midnight + timedelta(seconds=1), lines=SMALL_MARGHERITA_WITH_OLIVES))
+    orders.save(cancelled("cancelled-before", midnight - timedelta(microseconds=1)))
+    orders.save(completed("first-moment-of-may-1", datetime(2024, 5, 1, 0, 0, tzinfo=UTC)))
+
+    may_1 = orders.sales(MAY_1)
+    may_2 = orders.sales(date(2024, 5, 2))
+
+    assert (may_1.completed, may_1.cancelled, str(may_1.revenue)) == (2, 1, "78.80")  # 39.40 + 39.40
+    # at-midnight (39.40) + after (9.99 + 1.00 = 10.99, tax 0.96, fee 2.99: 14.94) = 54.34
+    assert (may_2.completed, may_2.cancelled, str(may_2.revenue)) == (2, 0, "54.34")
+
+
+def test_an_order_counts_on_the_day_it_finished_not_the_day_it_was_placed(orders: OrderStore) -> None:
+    order = completed("overnight", datetime(2024, 5, 2, 0, 20, tzinfo=UTC))
+    assert order.placed_at.date() == MAY_1
+    orders.save(order)
+
+    assert orders.sales(MAY_1).completed == 0
+    assert orders.sales(date(2024, 5, 2)).completed == 1
+
+
+def test_the_day_of_a_sale_is_the_utc_day_whatever_the_offset_it_was_recorded_with(orders: OrderStore) -> None:
+    new_york = timezone(timedelta(hours=-4))
+    # 21:30 on May 1 in New York is 01:30 on May 2 in UTC.
+    orders.save(completed("late-evening", datetime(2024, 5, 1, 21, 30, tzinfo=new_york)))
+
+    assert orders.sales(MAY_1).completed == 0
+    assert orders.sales(date(2024, 5, 2)).completed == 1
