@@ -3,8 +3,10 @@
 import sys
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEV_JWT_SECRET = "dev-only-secret-of-marios-pizzeria-change-me"
 
@@ -33,6 +35,23 @@ class Settings(BaseSettings):
     kitchen_sla_seconds: int = Field(2700, gt=0)
     # How long POST /api/orders waits for the order to be confirmed before answering 503.
     confirm_timeout_seconds: float = Field(10.0, gt=0, le=60)
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536 or any(c.isspace() for c in host):
+            raise ValueError(f"must be host:port, e.g. localhost:7233, not {value!r}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlalchemy_url(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(f"must be an SQLAlchemy URL such as sqlite:///data/pizzeria.db, not {value!r}") from None
+        return value
 
     @model_validator(mode="after")
     def _providers_complete(self) -> "Settings":

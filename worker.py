@@ -1,6 +1,7 @@
 """One worker process: hosts OrderWorkflow and its activities. Start more to scale out."""
 
 import asyncio
+import contextlib
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from settings import Settings, load_settings
 from workflows.order_workflow import OrderWorkflow
 
 log = logging.getLogger("pizzeria.worker")
+RECONNECT_SECONDS = 2.0
 
 
 def payment_gateway(settings: Settings) -> PaymentGateway:
@@ -55,17 +57,31 @@ def build_worker(client: Client, settings: Settings, payments: PaymentGateway, t
     )
 
 
+async def connect(settings: Settings, stop: asyncio.Event) -> Client | None:
+    """Connect to Temporal, waiting for it to come up; None if told to stop first."""
+    while not stop.is_set():
+        try:
+            return await Client.connect(
+                settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+            )
+        except RuntimeError as err:  # the SDK's "Failed client connect"
+            log.warning("Temporal at %s is not reachable yet (%s); retrying", settings.temporal_address, err)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RECONNECT_SECONDS)
+    return None
+
+
 async def serve(settings: Settings) -> None:
     """Poll until SIGINT or SIGTERM, then finish the tasks in hand and stop."""
     payments, texts = payment_gateway(settings), notifier(settings)
-    client = await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
-    )
-    worker = build_worker(client, settings, payments, texts)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    client = await connect(settings, stop)
+    if client is None:
+        return
+    worker = build_worker(client, settings, payments, texts)
     async with worker:
         log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
         await stop.wait()

@@ -1,0 +1,62 @@
+"""Configuration is read once; a bad value stops the process with one line naming the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from settings import DEV_JWT_SECRET, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_defaults_need_no_account_key_or_network(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(("PIZZERIA_", "STRIPE_", "TWILIO_")):
+            monkeypatch.delenv(name)
+    settings = load_settings()
+    assert (settings.temporal_address, settings.temporal_namespace, settings.task_queue) == (
+        "localhost:7233", "default", "pizzeria-orders",
+    )  # fmt: skip
+    assert settings.database_url == "sqlite:///data/pizzeria.db"
+    assert (settings.payments, settings.notifier, settings.kitchen_sla_seconds) == ("fake", "console", 2700)
+    assert settings.jwt_secret == DEV_JWT_SECRET
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"PIZZERIA_TEMPORAL_ADDRESS": "no port here"}, "PIZZERIA_TEMPORAL_ADDRESS"),
+        ({"PIZZERIA_DATABASE_URL": "not a url"}, "PIZZERIA_DATABASE_URL"),
+        ({"PIZZERIA_API_PORT": "eighty"}, "PIZZERIA_API_PORT"),
+        ({"PIZZERIA_KITCHEN_SLA_SECONDS": "0"}, "PIZZERIA_KITCHEN_SLA_SECONDS"),
+        ({"PIZZERIA_JWT_SECRET": "short"}, "PIZZERIA_JWT_SECRET"),
+        ({"PIZZERIA_PAYMENTS": "paypal"}, "PIZZERIA_PAYMENTS"),
+        ({"PIZZERIA_NOTIFIER": "pigeon"}, "PIZZERIA_NOTIFIER"),
+        ({"PIZZERIA_PAYMENTS": "stripe"}, "STRIPE_API_KEY"),
+        ({"PIZZERIA_NOTIFIER": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}, "TWILIO_FROM_NUMBER"),
+    ],
+)
+def test_a_bad_or_missing_variable_stops_the_worker_with_one_line_naming_it(variables, named):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIZZERIA_", "STRIPE_", "TWILIO_"))}
+    done = subprocess.run(
+        [sys.executable, "worker.py"], cwd=ROOT, env={**env, **variables}, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("configuration error: ") and named in lines[0]
+
+
+def test_a_bad_variable_stops_the_api_before_it_serves():
+    env = {**os.environ, "PIZZERIA_DATABASE_URL": "::"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import api.app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "configuration error: PIZZERIA_DATABASE_URL: must be an SQLAlchemy URL such as sqlite:///data/pizzeria.db, "
+        "not '::'"
+    ]
