@@ -163,14 +163,14 @@ class OrderWorkflow:
             self._compensations.append(self._refund)
             if not await self._charge(request.payment_token or ""):
                 return False
+        # Paid: the order is stored as confirmed, then queued, in one workflow task with no round trip.
+        self._order.confirm(workflow.now())
         await self._db(act.SAVE_ORDER, placing=True)
         self._compensations.append(self._leave_kitchen)
         await self._db(act.QUEUE_IN_KITCHEN, act.KitchenTicket(order_id), placing=True)
         if self._cancel:
             return False
-        self._order.confirm(workflow.now())
         self._set_status_attr(OrderStatus.CONFIRMED)
-        await self._db(act.SAVE_ORDER, placing=True)
         self._settled = True
         await self._notify(confirmation_text(self._order))
         return True

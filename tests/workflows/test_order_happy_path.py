@@ -47,7 +47,6 @@ async def test_an_order_placed_cooked_and_collected_ends_completed_and_tells_the
         act.CHARGE_PAYMENT,
         act.SAVE_ORDER,
         act.QUEUE_IN_KITCHEN,
-        act.SAVE_ORDER,
         act.NOTIFY_CUSTOMER,
         act.SAVE_ORDER,
         act.SAVE_ORDER,
@@ -55,7 +54,6 @@ async def test_an_order_placed_cooked_and_collected_ends_completed_and_tells_the
         act.RECORD_COMPLETION,
     ]
     assert calls.saved_statuses() == [
-        OrderStatus.RECEIVED,
         OrderStatus.CONFIRMED,
         OrderStatus.PREPARING,
         OrderStatus.READY,
@@ -129,5 +127,5 @@ async def test_cash_orders_are_never_charged_nor_refunded(pizzeria):
     assert result.status is OrderStatus.COMPLETED
     names = pizzeria.activities.names()
     assert act.CHARGE_PAYMENT not in names and act.REFUND_PAYMENT not in names
-    assert names[:4] == [act.VALIDATE_ORDER, act.SAVE_ORDER, act.QUEUE_IN_KITCHEN, act.SAVE_ORDER]
+    assert names[:4] == [act.VALIDATE_ORDER, act.SAVE_ORDER, act.QUEUE_IN_KITCHEN, act.NOTIFY_CUSTOMER]
     assert "ready for pickup" in pizzeria.activities.texts()[-1]
