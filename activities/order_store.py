@@ -5,7 +5,7 @@ The workflow is the truth while an order runs; this store keeps what outlives it
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from pydantic import TypeAdapter
@@ -87,8 +87,8 @@ class OrderStore:
 
     def sales(self, day: date) -> DaySales:
         """Orders completed and cancelled on a UTC day, and the revenue of the completed ones."""
-        start = datetime.combine(day, time.min, tzinfo=UTC)
-        in_day = (col(OrderRow.finished_at) >= start) & (col(OrderRow.finished_at) < start + timedelta(days=1))
+        first, last = (datetime.combine(day, moment, tzinfo=UTC) for moment in (time.min, time.max))
+        in_day = (col(OrderRow.finished_at) >= first) & (col(OrderRow.finished_at) <= last)
         finished = (OrderStatus.COMPLETED.value, OrderStatus.CANCELLED.value)
         with Session(self._engine) as session:
             rows = session.exec(

@@ -36,7 +36,8 @@ class CancelBody(BaseModel):
 
 
 def not_found(order_id: str) -> ProblemError:
-    return ProblemError(404, f"there is no order {order_id}", "unknown-order")
+    shown = order_id if len(order_id) <= 64 else f"{order_id[:64]}…"
+    return ProblemError(404, f"there is no order {shown}", "unknown-order")
 
 
 def known_id(order_id: str) -> str:

@@ -1,5 +1,6 @@
 """Errors as application/problem+json (RFC 9457): type, title, status, detail."""
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
+log = logging.getLogger("pizzeria.api")
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = "5"
 
@@ -89,8 +91,13 @@ def _temporal_unreachable(_: Request, exc: Exception) -> JSONResponse:
 def _temporal_never_reached(request: Request, exc: Exception) -> JSONResponse:
     # The lazy client raises a bare RuntimeError while it cannot connect at all.
     if not str(exc).startswith("Failed client connect"):
-        raise exc
+        return _unexpected(request, exc)
     return _temporal_unreachable(request, exc)
+
+
+def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return problem_response(500, "something went wrong on our side; it has been logged", "internal-error")
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -100,3 +107,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _raised_problem)
     app.add_exception_handler(RPCError, _temporal_unreachable)
     app.add_exception_handler(RuntimeError, _temporal_never_reached)
+    app.add_exception_handler(Exception, _unexpected)

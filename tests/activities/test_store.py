@@ -355,3 +355,8 @@ def test_the_day_of_a_sale_is_the_utc_day_whatever_the_offset_it_was_recorded_wi
 
     assert orders.sales(MAY_1).completed == 0
     assert orders.sales(date(2024, 5, 2)).completed == 1
+
+
+def test_the_last_day_of_the_calendar_is_a_day_like_any_other(orders):
+    sales = orders.sales(date.max)
+    assert (sales.completed, sales.cancelled, str(sales.revenue)) == (0, 0, "0.00")
