@@ -19,7 +19,7 @@ TEMPORAL_TUNING := \
 	--dynamic-config-value history.visibilityProcessorMaxPollRPS=1000 \
 	--dynamic-config-value system.enableActivityEagerExecution=true
 
-.PHONY: install run test lint token clean
+.PHONY: install run test postgresql lint token clean
 
 install: $(STAMP)
 
@@ -54,9 +54,14 @@ run: $(STAMP)
 	echo ""; \
 	wait
 
-test: $(STAMP)
+test: $(STAMP) postgresql
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# The store's tests also run against a real PostgreSQL server, started by the tests themselves.
+postgresql:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

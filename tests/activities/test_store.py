@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from activities.database import KitchenTicketRow, OrderRow, create_schema, make_engine
 from activities.menu_store import MenuStore
@@ -26,9 +26,14 @@ TWO_LARGE_MARGHERITAS_WITH_BASIL = (LineRequest("margherita", "large", ("basil",
 SMALL_MARGHERITA_WITH_OLIVES = (LineRequest("margherita", "small", ("olives",)),)  # picked up: 11.95
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path}/p.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The store on a real SQLite file, and on a real PostgreSQL server: any SQLAlchemy URL works."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path}/p.db")
+    else:
+        engine = make_engine(request.getfixturevalue("postgres_url"))
+        SQLModel.metadata.drop_all(engine)
     create_schema(engine)
     yield engine
     engine.dispose()
@@ -156,10 +161,10 @@ def test_a_manager_can_reprice_and_withdraw_a_topping(menu: MenuStore) -> None:
     assert updated == loaded
 
 
-def test_a_menu_change_outlives_the_process_that_made_it(tmp_path: Path, menu: MenuStore) -> None:
+def test_a_menu_change_outlives_the_process_that_made_it(engine: Engine, menu: MenuStore) -> None:
     menu.update_topping("basil", price=Decimal("0.80"))
 
-    reopened = make_engine(f"sqlite:///{tmp_path}/p.db")
+    reopened = make_engine(engine.url.render_as_string(hide_password=False))
     try:
         assert MenuStore(reopened).load().toppings["basil"].price == Decimal("0.80")
     finally:

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,13 +14,9 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -67,14 +62,19 @@ def _wait_for(ready, what: str, seconds: float = 30) -> None:  # type: ignore[no
 
 
 @pytest.fixture
-def processes(temporal_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[Processes]:
-    """A worker and the API as separate processes, configured only through the environment."""
+def processes(request: pytest.FixtureRequest, temporal_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[Processes]:
+    """A worker and the API as separate processes, configured only through the environment.
+
+    SQLite by default; parametrize indirectly with "postgresql" for a PostgreSQL server.
+    """
     port = free_port()
+    on_postgres = getattr(request, "param", "sqlite") == "postgresql"
+    database_url = request.getfixturevalue("postgres_url") if on_postgres else f"sqlite:///{tmp_path}/pizzeria.db"
     env = {
         **os.environ,
         "PIZZERIA_TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
         "PIZZERIA_TASK_QUEUE": f"e2e-{uuid.uuid4()}",
-        "PIZZERIA_DATABASE_URL": f"sqlite:///{tmp_path}/pizzeria.db",
+        "PIZZERIA_DATABASE_URL": database_url,
         "PIZZERIA_JWT_SECRET": "an-end-to-end-secret-long-enough-for-hs256",
         "PIZZERIA_CONFIRM_TIMEOUT_SECONDS": "3",
     }

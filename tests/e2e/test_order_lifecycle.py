@@ -6,6 +6,7 @@ import time
 import uuid
 
 import httpx
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
@@ -54,6 +55,7 @@ def http_client(processes: Processes) -> httpx.AsyncClient:
     )
 
 
+@pytest.mark.parametrize("processes", ["sqlite", "postgresql"], indirect=True)
 async def test_an_order_goes_from_placed_to_completed_and_its_history_tells_the_story(processes, temporal_env):
     processes.start_worker()
     async with http_client(processes) as http:
