@@ -5,6 +5,7 @@ import contextlib
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -54,6 +55,8 @@ def build_worker(client: Client, settings: Settings, payments: PaymentGateway, t
         activity_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity"),
         max_concurrent_activities=32,
         max_concurrent_local_activities=32,
+        # On SIGTERM, a charge or refund under way may finish before the worker lets go of it.
+        graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
 
