@@ -7,6 +7,7 @@ Handlers change state through the domain; the side effects of a change run in `r
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from copy import deepcopy
 from datetime import timedelta
 
 from temporalio import workflow
@@ -163,9 +164,11 @@ class OrderWorkflow:
             self._compensations.append(self._refund)
             if not await self._charge(request.payment_token or ""):
                 return False
-        # Paid: the order is stored as confirmed, then queued, in one workflow task with no round trip.
-        self._order.confirm(workflow.now())
-        await self._db(act.SAVE_ORDER, placing=True)
+        # Paid: stored as confirmed, then queued, in one workflow task. It counts as confirmed once stored.
+        confirmed = deepcopy(self._order)
+        confirmed.confirm(workflow.now())
+        await self._db(act.SAVE_ORDER, confirmed, placing=True)
+        self._order = confirmed
         self._compensations.append(self._leave_kitchen)
         await self._db(act.QUEUE_IN_KITCHEN, act.KitchenTicket(order_id), placing=True)
         if self._cancel:
