@@ -313,6 +313,7 @@ class OrderWorkflow:
         if force or status is not self._status_attr:
             self._status_attr = status
             workflow.upsert_search_attributes([ORDER_STATUS.value_set(status.value)])
+            workflow.logger.info("order %s is %s", self._start.order_id, status)
 
     def _result(self) -> OrderResult:
         return OrderResult(
