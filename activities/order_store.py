@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from pydantic import TypeAdapter
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col, select
 
 from activities.database import KitchenTicketRow, OrderRow, utc
 from domain.money import cents
@@ -18,6 +19,21 @@ from domain.order import FINAL, Order, OrderStatus
 
 ORDER_JSON = TypeAdapter(Order)
 IN_KITCHEN = (OrderStatus.CONFIRMED.value, OrderStatus.PREPARING.value)
+
+
+def _add_once(session: Session, row: SQLModel, key: str, replace: bool) -> None:
+    """Insert a row; when its key is taken, replace it or leave it. One statement where the dialect allows."""
+    dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(session.get_bind().dialect.name)
+    if dialect is None:  # other databases: two round trips, same outcome
+        if replace or session.get(type(row), getattr(row, key)) is None:
+            session.merge(row)
+        return
+    values = row.model_dump()
+    statement = dialect.insert(type(row)).values(values)
+    if replace:
+        session.execute(statement.on_conflict_do_update(index_elements=[key], set_=values))
+    else:
+        session.execute(statement.on_conflict_do_nothing(index_elements=[key]))
 
 
 @dataclass(frozen=True)
@@ -48,15 +64,14 @@ class OrderStore:
             snapshot=ORDER_JSON.dump_json(order).decode(),
         )
         with Session(self._engine) as session:
-            session.merge(row)
+            _add_once(session, row, key="id", replace=True)
             session.commit()
 
     def queue_in_kitchen(self, order_id: str, at: datetime) -> None:
         """Put a ticket in the kitchen's queue; a second call changes nothing."""
         with Session(self._engine) as session:
-            if session.get(KitchenTicketRow, order_id) is None:
-                session.add(KitchenTicketRow(order_id=order_id, queued_at=utc(at)))
-                session.commit()
+            _add_once(session, KitchenTicketRow(order_id=order_id, queued_at=utc(at)), key="order_id", replace=False)
+            session.commit()
 
     def remove_from_kitchen(self, order_id: str) -> None:
         """Take the order's ticket out of the queue, if it is there."""
