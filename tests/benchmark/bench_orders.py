@@ -52,25 +52,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-# The Makefile's TEMPORAL_TUNING, flag for flag.
-TEMPORAL_TUNING = (
-    "--sqlite-pragma", "journal_mode=wal",
-    "--sqlite-pragma", "synchronous=normal",
-    "--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
-    "--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000",
-    "--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
-    "--dynamic-config-value", "system.enableActivityEagerExecution=true",
-)  # fmt: skip
+from tests.conftest import DEV_SERVER_TUNING, order_body  # the Makefile's TEMPORAL_TUNING, flag for flag
+
 JWT_SECRET = "a-benchmark-secret-that-is-long-enough-for-hs256"
-ORDER_BODY = {
-    "customer_name": "Ann Example",
-    "customer_phone": "+15551234567",
-    "customer_address": "1 Main Street, Springfield",
-    "fulfilment": "delivery",
-    "pizzas": [{"name": "margherita", "size": "large", "toppings": ["basil"], "quantity": 2}],
-    "payment_method": "card",
-    "payment_token": "pm_card_visa",
-}
+ORDER_BODY = order_body()
 KITCHEN_STEPS = ("preparing", "ready", "completed")
 POST = "POST /api/orders"
 START = "start_workflow"
@@ -536,7 +521,7 @@ async def start_temporal(procs: Processes, workdir: Path) -> str:
             str(Path(sys.prefix) / "bin" / "temporal"), "server", "start-dev", "--ip", "127.0.0.1",
             "--port", str(port), "--headless", "--http-port", str(free_port()), "--metrics-port", str(free_port()),
             "--db-filename", str(workdir / "temporal.db"), "--search-attribute", "OrderStatus=Keyword",
-            *TEMPORAL_TUNING, "--log-level", "warn",
+            *DEV_SERVER_TUNING, "--log-level", "warn",
         ],
     )  # fmt: skip
     address = f"127.0.0.1:{port}"
@@ -600,7 +585,7 @@ async def bench(args: argparse.Namespace, workdir: Path, procs: Processes) -> di
     result: dict = {
         "config": {
             "orders": n, "rate": rate, "concurrency": conc, "warmup": args.warmup, "quick": args.quick,
-            "temporal_flags": [*TEMPORAL_TUNING, "--search-attribute", "OrderStatus=Keyword", "--headless"],
+            "temporal_flags": [*DEV_SERVER_TUNING, "--search-attribute", "OrderStatus=Keyword", "--headless"],
         },
         "machine": {
             "cpus": os.cpu_count(), "python": platform.python_version(),
