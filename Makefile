@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
+DATA ?= data
 PIZZERIA_API_PORT ?= 8000
 PIZZERIA_TEMPORAL_PORT ?= 7233
 PIZZERIA_TEMPORAL_UI_PORT ?= 8233
@@ -30,12 +31,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	@mkdir -p data
+	@mkdir -p $(DATA)
 	@trap 'kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
 	$(BIN)/temporal server start-dev --ip 127.0.0.1 \
 		--port $(PIZZERIA_TEMPORAL_PORT) --ui-port $(PIZZERIA_TEMPORAL_UI_PORT) \
 		--http-port $(PIZZERIA_TEMPORAL_HTTP_PORT) --metrics-port $(PIZZERIA_TEMPORAL_METRICS_PORT) \
-		--db-filename data/temporal.db --search-attribute OrderStatus=Keyword \
+		--db-filename $(DATA)/temporal.db --search-attribute OrderStatus=Keyword \
 		$(TEMPORAL_TUNING) --log-level warn & \
 	for _ in $$(seq 300); do $(BIN)/temporal operator cluster health --address $(PIZZERIA_TEMPORAL_ADDRESS) >/dev/null 2>&1 && break; sleep 0.3; done; \
 	$(BIN)/python worker.py & \
