@@ -1,4 +1,4 @@
-"""The manager's revenue of a UTC day (CONTRACT section 4, role manager)."""
+"""The manager's revenue of a UTC day."""
 
 from datetime import UTC, datetime
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Operations: health, errors as problem+json, body limits and the OpenAPI document (CONTRACT section 4)."""
+"""Operations: health, errors as problem+json, body limits and the OpenAPI document."""
 
 import re
 import time
@@ -9,7 +9,7 @@ import pytest
 from tests.api.conftest import assert_problem, kitchen_headers, manager_headers
 from tests.conftest import order_body, running_stack
 
-# Every path of CONTRACT section 4, with its methods.
+# Every path the API promises, with its methods.
 CONTRACT_PATHS = {
     "/api/menu": {"get"},
     "/api/menu/pizzas": {"get"},

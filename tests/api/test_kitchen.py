@@ -1,4 +1,4 @@
-"""The kitchen's queue and its steps (CONTRACT section 4, Staff), and staff auth on every staff route."""
+"""The kitchen's queue and its steps, and staff auth on every staff route."""
 
 import time
 import uuid

@@ -1,4 +1,4 @@
-"""The menu: read by everyone, changed by managers (CONTRACT sections 3 and 4)."""
+"""The menu: read by everyone, changed by managers."""
 
 from decimal import Decimal
 

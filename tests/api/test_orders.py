@@ -1,4 +1,4 @@
-"""Customers place, track and cancel orders (CONTRACT section 4, Customers)."""
+"""Customers place, track and cancel orders."""
 
 import asyncio
 import time
