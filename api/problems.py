@@ -54,11 +54,11 @@ def unavailable(detail: str, **extra: Any) -> ProblemError:
 
 
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else list(map(str, loc))
-    where = ".".join(parts)
-    if loc and loc[0] == "header":
-        return f"header {where}"
-    return where or str(loc[0]) if loc else "body"
+    """Where a validation error is: `pizzas.0.size`, `header idempotency-key`, or `body` for the whole body."""
+    source, *path = loc or ("body",)
+    known = source in ("body", "query", "path", "header")
+    where = ".".join(map(str, path if known else loc))
+    return f"header {where}" if source == "header" else where or str(source)
 
 
 def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
