@@ -1,13 +1,21 @@
 """Configuration: read once from the environment at start; a bad value stops the process."""
 
+import re
 import sys
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")  # alphanumeric sender id, where a country allows it
+# Prices are kept in cents; currencies without a minor unit would be charged 100 times over.
+ZERO_DECIMAL = frozenset(
+    ["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"]
+)
 DEV_JWT_SECRET = "dev-only-secret-of-marios-pizzeria-change-me"
 
 
@@ -27,6 +35,7 @@ class Settings(BaseSettings):
     payments: Literal["fake", "stripe"] = "fake"
     stripe_api_key: str | None = Field(None, validation_alias=_env("STRIPE_API_KEY"))
     stripe_api_base: str | None = None
+    stripe_currency: str = "usd"
     notifier: Literal["console", "twilio"] = "console"
     twilio_account_sid: str | None = Field(None, validation_alias=_env("TWILIO_ACCOUNT_SID"))
     twilio_auth_token: str | None = Field(None, validation_alias=_env("TWILIO_AUTH_TOKEN"))
@@ -42,6 +51,40 @@ class Settings(BaseSettings):
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536 or any(c.isspace() for c in host):
             raise ValueError(f"must be host:port, e.g. localhost:7233, not {value!r}")
+        return value
+
+    @field_validator("stripe_api_base", "twilio_api_base")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http(s) URL such as http://127.0.0.1:8420, not {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("stripe_api_key")
+    @classmethod
+    def _secret_key(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sk_", "rk_")):
+            raise ValueError("must be a Stripe secret key (sk_...) or restricted key (rk_...), not a publishable key")
+        return value
+
+    @field_validator("stripe_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{3}", value):
+            raise ValueError(f"must be a three-letter ISO currency code such as usd, not {value!r}")
+        if value.lower() in ZERO_DECIMAL:
+            raise ValueError(f"{value} has no cents; prices are kept in cents, so it cannot be used")
+        return value.lower()
+
+    @field_validator("twilio_from_number")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        # A phone number in E.164, or an alphanumeric sender id where the country allows one.
+        if value and not (E164.fullmatch(value) or SENDER_ID.fullmatch(value)):
+            raise ValueError(f"must be a phone number in E.164 form such as +15550001111, not {value!r}")
         return value
 
     @field_validator("database_url")
@@ -65,6 +108,8 @@ class Settings(BaseSettings):
 
 
 def _variable(field: str) -> str:
+    if field not in Settings.model_fields:
+        return field  # an aliased field is reported under its variable's name
     alias = Settings.model_fields[field].validation_alias
     return str(alias.choices[0]) if isinstance(alias, AliasChoices) else f"PIZZERIA_{field.upper()}"
 

@@ -37,6 +37,20 @@ def test_the_defaults_need_no_account_key_or_network(monkeypatch):
         ({"PIZZERIA_NOTIFIER": "pigeon"}, "PIZZERIA_NOTIFIER"),
         ({"PIZZERIA_PAYMENTS": "stripe"}, "STRIPE_API_KEY"),
         ({"PIZZERIA_NOTIFIER": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}, "TWILIO_FROM_NUMBER"),
+        (
+            {"PIZZERIA_NOTIFIER": "twilio", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+15550001111"},
+            "TWILIO_ACCOUNT_SID",
+        ),
+        (
+            {"PIZZERIA_NOTIFIER": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_FROM_NUMBER": "+15550001111"},
+            "TWILIO_AUTH_TOKEN",
+        ),
+        ({"PIZZERIA_PAYMENTS": "stripe", "STRIPE_API_KEY": "pk_test_publishable"}, "STRIPE_API_KEY"),
+        ({"PIZZERIA_STRIPE_API_BASE": "localhost:8420"}, "PIZZERIA_STRIPE_API_BASE"),
+        ({"PIZZERIA_TWILIO_API_BASE": "ftp://127.0.0.1"}, "PIZZERIA_TWILIO_API_BASE"),
+        ({"PIZZERIA_STRIPE_CURRENCY": "dollars"}, "PIZZERIA_STRIPE_CURRENCY"),
+        ({"PIZZERIA_STRIPE_CURRENCY": "JPY"}, "PIZZERIA_STRIPE_CURRENCY"),
+        ({"TWILIO_FROM_NUMBER": "555-1234"}, "TWILIO_FROM_NUMBER"),
     ],
 )
 def test_a_bad_or_missing_variable_stops_the_worker_with_one_line_naming_it(variables, named):
@@ -60,3 +74,50 @@ def test_a_bad_variable_stops_the_api_before_it_serves():
         "configuration error: PIZZERIA_DATABASE_URL: must be an SQLAlchemy URL such as sqlite:///data/pizzeria.db, "
         "not '::'"
     ]
+
+
+def test_a_missing_provider_variable_stops_the_api_too():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIZZERIA_", "STRIPE_", "TWILIO_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", "import api.app"],
+        cwd=ROOT,
+        env={**env, "PIZZERIA_PAYMENTS": "stripe"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "configuration error: STRIPE_API_KEY is required when PIZZERIA_PAYMENTS=stripe"
+    ]
+
+
+def test_a_secret_never_appears_in_the_error_that_names_it(monkeypatch):
+    monkeypatch.setenv("PIZZERIA_PAYMENTS", "stripe")
+    monkeypatch.setenv("STRIPE_API_KEY", "pk_live_do_not_print_me")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings()
+    assert str(stopped.value).startswith("configuration error: STRIPE_API_KEY: must be a Stripe secret key")
+    assert "do_not_print_me" not in str(stopped.value)
+
+
+def test_provider_settings_are_read_with_their_documented_names(monkeypatch):
+    for name, value in {
+        "PIZZERIA_PAYMENTS": "stripe",
+        "STRIPE_API_KEY": "sk_test_abc",
+        "PIZZERIA_STRIPE_API_BASE": "http://127.0.0.1:8420/",
+        "PIZZERIA_STRIPE_CURRENCY": "EUR",
+        "PIZZERIA_NOTIFIER": "twilio",
+        "TWILIO_ACCOUNT_SID": "AC123",
+        "TWILIO_AUTH_TOKEN": "secret",
+        "TWILIO_FROM_NUMBER": "MarioPizza",
+        "PIZZERIA_TWILIO_API_BASE": "http://127.0.0.1:8421",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert (settings.stripe_api_key, settings.stripe_api_base, settings.stripe_currency) == (
+        "sk_test_abc", "http://127.0.0.1:8420", "eur"
+    )  # fmt: skip
+    assert (settings.twilio_account_sid, settings.twilio_from_number, settings.twilio_api_base) == (
+        "AC123", "MarioPizza", "http://127.0.0.1:8421"
+    )  # fmt: skip
