@@ -22,6 +22,10 @@ RECORD_REJECTION = "record_rejection"
 # ApplicationError types that mean "the business said no": never retried.
 INVALID_ORDER = "InvalidOrder"
 PAYMENT_DECLINED = "PaymentDeclined"
+# The payment provider refused our request itself (bad key): nothing was charged, and retrying will not help.
+PAYMENTS_MISCONFIGURED = "PaymentsMisconfigured"
+# The text provider refused the message for good: it is not retried.
+TEXT_UNDELIVERABLE = "TextUndeliverable"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import contracts as act
-from activities.ports import PaymentGateway
+from activities.ports import PaymentGateway, PaymentsMisconfigured
 from domain.errors import PaymentDeclined
 
 
@@ -14,11 +14,13 @@ class PaymentActivities:
 
     @activity.defn(name=act.CHARGE_PAYMENT)
     async def charge_payment(self, request: act.ChargeRequest) -> act.ChargeReceipt:
-        """Charge the order's total; a decline is final, anything else is retried."""
+        """Charge the order's total; a decline or a refused key is final, anything else is retried."""
         try:
             transaction_id = await self._gateway.charge(request.order_id, request.amount, request.payment_token)
         except PaymentDeclined as err:
             raise ApplicationError(str(err), err.decline_code, type=act.PAYMENT_DECLINED, non_retryable=True) from None
+        except PaymentsMisconfigured as err:
+            raise ApplicationError(str(err), type=act.PAYMENTS_MISCONFIGURED, non_retryable=True) from None
         return act.ChargeReceipt(transaction_id)
 
     @activity.defn(name=act.REFUND_PAYMENT)

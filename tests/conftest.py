@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,10 +20,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.fake_payments import FakePayments
-from activities.ports import Notifier
+from activities.ports import Notifier, PaymentGateway
 from api.app import create_app
 from api.auth import mint_token
 from settings import Settings
+from tests.peers import StripePeer, TwilioPeer
 from worker import build_worker
 from workflows.order_contract import ORDER_STATUS
 
@@ -110,6 +112,27 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def stripe_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StripePeer]:
+    """localstripe on loopback, recording requests and injecting faults on demand."""
+    peer = StripePeer(free_port(), tmp_path_factory.mktemp("stripe") / "stripe.log")
+    yield peer
+    peer.close()
+
+
+@pytest.fixture(scope="session")
+def twilio_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwilioPeer]:
+    """A Twilio Messages API on loopback, recording what it is sent."""
+    peer = TwilioPeer(free_port(), tmp_path_factory.mktemp("twilio") / "twilio.log")
+    yield peer
+    peer.close()
+
+
+def unique_phone() -> str:
+    """A phone number no other test uses, so a peer's records and answers for it are this test's own."""
+    return f"+1555{uuid.uuid4().int % 10**7:07d}"
+
+
+@pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
@@ -139,8 +162,8 @@ class Stack:
     settings: Settings
     client: Client
     http: httpx.AsyncClient
-    payments: FakePayments
-    texts: RecordingNotifier
+    payments: Any  # FakePayments unless the test gave a real adapter
+    texts: Any  # RecordingNotifier unless the test gave a real adapter
 
     async def place(self, key: str | None = None, **changes: object) -> httpx.Response:
         headers = {"Idempotency-Key": key} if key else {}
@@ -157,10 +180,20 @@ class Stack:
 
 
 @asynccontextmanager
-async def running_stack(env: WorkflowEnvironment, db_path: Path, worker: bool = True, **overrides: object):
-    """A worker (unless told not to) and the API over HTTP, both wired as in production, on the test server."""
+async def running_stack(
+    env: WorkflowEnvironment,
+    db_path: Path,
+    worker: bool = True,
+    payments: PaymentGateway | None = None,
+    texts: Notifier | None = None,
+    **overrides: object,
+):
+    """A worker (unless told not to) and the API over HTTP, both wired as in production, on the test server.
+
+    Payments are fake and texts recorded unless real adapters are given.
+    """
     settings = stack_settings(env, db_path, **overrides)
-    payments, texts = FakePayments(), RecordingNotifier()
+    payments, texts = payments or FakePayments(), texts or RecordingNotifier()
     app = create_app(settings)
     async with AsyncExitStack() as stack:
         if worker:

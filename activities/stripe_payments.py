@@ -1,0 +1,121 @@
+"""Card payments through Stripe: one PaymentIntent per order, created and confirmed at once.
+
+Every request that creates something carries an idempotency key derived from the order, so a
+retried activity attempt is answered by Stripe with the first attempt's result instead of a
+second charge or refund. The SDK's own retries are off: Temporal's retry policy owns retrying,
+and each attempt shows in the order's history.
+"""
+
+import logging
+import time
+from decimal import Decimal
+
+import stripe
+
+from activities.ports import PaymentGateway, PaymentsMisconfigured
+from domain.errors import PaymentDeclined
+from domain.money import to_minor_units
+
+log = logging.getLogger("pizzeria.stripe")
+
+# How far back a refund looks for an order's charge when the charge's outcome was never seen.
+LOOKBACK_SECONDS = 7 * 24 * 3600
+
+
+def charge_key(order_id: str) -> str:
+    return f"order-{order_id}-charge"
+
+
+def refund_key(order_id: str) -> str:
+    return f"order-{order_id}-refund"
+
+
+class StripePayments(PaymentGateway):
+    def __init__(
+        self, api_key: str, api_base: str | None = None, currency: str = "usd", timeout_seconds: float = 20.0
+    ) -> None:
+        self._currency = currency
+        # Async, so a slow Stripe never blocks the worker's event loop; the timeout stays under
+        # the charge activity's 30 s so an attempt ends with an error Temporal can retry.
+        self._http = stripe.HTTPXClient(timeout=timeout_seconds)
+        self._stripe = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base} if api_base else {},
+            http_client=self._http,
+            max_network_retries=0,
+        )
+
+    async def charge(self, order_id: str, amount: Decimal, payment_token: str) -> str:
+        try:
+            intent = await self._stripe.v1.payment_intents.create_async(
+                params={
+                    "amount": to_minor_units(amount),
+                    "currency": self._currency,
+                    "payment_method": payment_token,
+                    "payment_method_types": ["card"],
+                    "confirm": True,
+                    "metadata": {"order_id": order_id},
+                },
+                options={"idempotency_key": charge_key(order_id)},
+            )
+        except stripe.CardError as err:
+            code = (err.error.decline_code if err.error else None) or err.code or "card_declined"
+            log.info("order %s: card declined (%s)", order_id, code)
+            raise PaymentDeclined(err.user_message or "Your card was declined.", code) from None
+        except stripe.InvalidRequestError as err:
+            if _about_payment_method(err):
+                message = f"the payment method {payment_token!r} cannot be used"
+                raise PaymentDeclined(message, "invalid_payment_method") from None
+            raise _misconfigured("charge", order_id, err) from None
+        except (stripe.AuthenticationError, stripe.PermissionError, stripe.IdempotencyError) as err:
+            raise _misconfigured("charge", order_id, err) from None
+        if intent.status != "succeeded":
+            # A card that needs the customer (3-D Secure) cannot be completed by the kitchen's server.
+            log.info("order %s: payment %s is %s, not taken", order_id, intent.id, intent.status)
+            raise PaymentDeclined(f"the card payment was not completed ({intent.status})", intent.status)
+        log.info("order %s: charged %s %s as %s", order_id, amount, self._currency, intent.id)
+        return intent.id
+
+    async def refund(self, order_id: str, amount: Decimal, transaction_id: str | None) -> str | None:
+        intent_id = transaction_id or await self._find_charge(order_id)
+        if intent_id is None:
+            log.info("order %s: nothing was charged, nothing to refund", order_id)
+            return None
+        try:
+            # No amount: the whole PaymentIntent is refunded.
+            refund = await self._stripe.v1.refunds.create_async(
+                params={"payment_intent": intent_id, "metadata": {"order_id": order_id}},
+                options={"idempotency_key": refund_key(order_id)},
+            )
+        except (stripe.AuthenticationError, stripe.PermissionError) as err:
+            # Money is owed: keep trying (the activity retries) and say loudly why it does not go through.
+            log.error("order %s: Stripe refused the refund of %s: %s", order_id, intent_id, err.user_message or err)
+            raise
+        log.info("order %s: refunded %s %s of %s as %s", order_id, amount, self._currency, intent_id, refund.id)
+        return refund.id
+
+    async def _find_charge(self, order_id: str) -> str | None:
+        """The order's successful PaymentIntent, if the charge went through though its answer was lost."""
+        since = time.time() - LOOKBACK_SECONDS
+        page = await self._stripe.v1.payment_intents.list_async(params={"limit": 100})
+        async for intent in page.auto_paging_iter():
+            if intent.created < since:
+                break  # newest first
+            ours = intent.metadata is not None and intent.metadata.to_dict().get("order_id") == order_id
+            if ours and intent.status == "succeeded":
+                return intent.id
+        return None
+
+    async def aclose(self) -> None:
+        await self._http.close_async()
+
+
+def _about_payment_method(err: stripe.InvalidRequestError) -> bool:
+    # Stripe says resource_missing on param payment_method; local fakes answer 404.
+    return err.param == "payment_method" or err.http_status == 404
+
+
+def _misconfigured(step: str, order_id: str, err: stripe.StripeError) -> PaymentsMisconfigured:
+    reason = err.user_message or str(err) or type(err).__name__
+    log.error("order %s: Stripe refused the %s request (%s): %s", order_id, step, type(err).__name__, reason)
+    return PaymentsMisconfigured(f"Stripe refused the {step} request ({type(err).__name__}): {reason}")
