@@ -57,9 +57,7 @@ def mint_token(secret: str, sub: str, roles: list[str], ttl_seconds: int = 12 * 
     return jwt.encode({"sub": sub, "roles": roles, "exp": int(time.time()) + ttl_seconds}, secret, algorithm="HS256")
 
 
-def _staff(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Staff:
+def _staff(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Staff:
     if credentials is None:
         raise _unauthorized("a staff token is required (Authorization: Bearer <JWT>)")
     settings: Settings = request.app.state.settings

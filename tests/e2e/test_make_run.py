@@ -27,10 +27,7 @@ def _listening(port: int) -> bool:
 
 
 def test_make_run_serves_the_api_and_the_temporal_ui_and_ctrl_c_stops_all_three(tmp_path: Path) -> None:
-    ports = {
-        name: free_port()
-        for name in ("API", "TEMPORAL", "TEMPORAL_UI", "TEMPORAL_HTTP", "TEMPORAL_METRICS")
-    }
+    ports = {name: free_port() for name in ("API", "TEMPORAL", "TEMPORAL_UI", "TEMPORAL_HTTP", "TEMPORAL_METRICS")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIZZERIA_")}
     env.update({f"PIZZERIA_{name}_PORT": str(port) for name, port in ports.items()})
     env["PIZZERIA_DATABASE_URL"] = f"sqlite:///{tmp_path}/pizzeria.db"
