@@ -20,6 +20,8 @@ from activities.order_store import OrderStore
 from activities.payment_activities import PaymentActivities
 from activities.ports import Notifier, PaymentGateway
 from activities.store_activities import StoreActivities
+from activities.stripe_payments import StripePayments
+from activities.twilio_notifier import TwilioNotifier
 from settings import Settings, load_settings
 from workflows.order_workflow import OrderWorkflow
 
@@ -29,16 +31,19 @@ RECONNECT_SECONDS = 2.0
 
 def payment_gateway(settings: Settings) -> PaymentGateway:
     """The payment adapter chosen by PIZZERIA_PAYMENTS."""
-    if settings.payments == "fake":
-        return FakePayments()
-    raise SystemExit("configuration error: PIZZERIA_PAYMENTS=stripe: the Stripe adapter is not in this build yet")
+    if settings.payments == "stripe":
+        assert settings.stripe_api_key is not None  # the settings refuse stripe without a key
+        return StripePayments(settings.stripe_api_key, settings.stripe_api_base, settings.stripe_currency)
+    return FakePayments()
 
 
 def notifier(settings: Settings) -> Notifier:
     """The notification adapter chosen by PIZZERIA_NOTIFIER."""
-    if settings.notifier == "console":
-        return ConsoleNotifier()
-    raise SystemExit("configuration error: PIZZERIA_NOTIFIER=twilio: the Twilio adapter is not in this build yet")
+    if settings.notifier == "twilio":
+        sid, token, sender = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from_number
+        assert sid and token and sender  # the settings refuse twilio without them
+        return TwilioNotifier(sid, token, sender, settings.twilio_api_base)
+    return ConsoleNotifier()
 
 
 def build_worker(client: Client, settings: Settings, payments: PaymentGateway, texts: Notifier) -> Worker:
@@ -85,14 +90,23 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    client = await connect(settings, stop)
-    if client is None:
-        return
-    worker = build_worker(client, settings, payments, texts)
-    async with worker:
-        log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
-        await stop.wait()
-        log.info("worker stopping")
+    try:
+        client = await connect(settings, stop)
+        if client is None:
+            return
+        async with build_worker(client, settings, payments, texts):
+            log.info(
+                "worker polling task queue %s on %s (payments: %s, texts: %s)",
+                settings.task_queue,
+                settings.temporal_address,
+                settings.payments,
+                settings.notifier,
+            )
+            await stop.wait()
+            log.info("worker stopping")
+    finally:
+        await payments.aclose()
+        await texts.aclose()
     log.info("worker stopped")
 
 

@@ -173,6 +173,10 @@ class Order:
         self.payment.refund_id = refund_id
         return OrderCancelled(self.id, at, by, refund_id)
 
+    def note(self, at: datetime, by: str, notes: str) -> None:
+        """Something worth knowing that changes no status (a text that could not be sent)."""
+        self.history.append(StatusChange(self.status, at, by, notes))
+
     def _move(self, status: OrderStatus, at: datetime, by: str, notes: str | None) -> None:
         if not self.can_become(status):
             raise IllegalTransition(self.status, status)

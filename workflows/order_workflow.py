@@ -72,14 +72,15 @@ REFUND_STEP = dict(
     start_to_close_timeout=timedelta(seconds=30),
     retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
 )
-# A text never holds up an order: a few quick tries, then it is given up.
+# A text never holds up an order: the notifier makes a few quick tries itself, then it is given up.
+# One attempt here: the SDK leaves a retried local activity's earlier timers running (sdk-rust#1454).
 NOTIFY_STEP = dict(
-    start_to_close_timeout=timedelta(seconds=5),
-    schedule_to_close_timeout=timedelta(seconds=8),
-    retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=500), maximum_attempts=3),
+    start_to_close_timeout=timedelta(seconds=10),
+    retry_policy=RetryPolicy(maximum_attempts=1),
 )
 
 OPS = "ops"
+NOTIFIER = "notifier"
 
 
 def _business_error(err: FailureError, error_type: str) -> ApplicationError | None:
@@ -175,7 +176,7 @@ class OrderWorkflow:
             return False
         self._set_status_attr(OrderStatus.CONFIRMED)
         self._settled = True
-        await self._notify(confirmation_text(self._order))
+        await self._notify("confirmation", confirmation_text(self._order))
         return True
 
     async def _charge(self, payment_token: str) -> bool:
@@ -189,6 +190,8 @@ class OrderWorkflow:
                 **CHARGE_STEP,
             )
         except FailureError as err:
+            if _business_error(err, act.PAYMENTS_MISCONFIGURED):
+                self._compensations.clear()  # the provider refused the request itself: nothing was charged
             if (declined := _business_error(err, act.PAYMENT_DECLINED)) is None:
                 raise
             self._compensations.clear()  # nothing was charged
@@ -234,13 +237,13 @@ class OrderWorkflow:
         await workflow.sleep(self._start.kitchen_sla_seconds)
         order = self._order
         if order and order.status in (OrderStatus.CONFIRMED, OrderStatus.PREPARING) and not self._cancel:
-            await self._notify(late_text(order))
+            await self._notify("late", late_text(order))
 
     async def _tell_ready(self) -> None:
         assert self._order is not None
         if not self._ready_told:
             self._ready_told = True
-            await self._notify(ready_text(self._order))
+            await self._notify("ready", ready_text(self._order))
 
     async def _compensate_to_the_end(self) -> None:
         """Compensate, shielded: a cancel from Temporal meanwhile must not cut a refund short."""
@@ -267,7 +270,7 @@ class OrderWorkflow:
         self._set_status_attr(OrderStatus.CANCELLED)
         await self._db(act.RECORD_CANCELLATION)
         self._settled = True
-        await self._notify(cancelled_text(self._order))
+        await self._notify("cancelled", cancelled_text(self._order))
 
     async def _refund(self) -> None:
         assert self._order is not None
@@ -292,7 +295,7 @@ class OrderWorkflow:
         options = PLACEMENT_DATABASE_STEP if placing else DATABASE_STEP
         await workflow.execute_local_activity(activity, arg or self._order, **options)
 
-    async def _notify(self, text: str) -> None:
+    async def _notify(self, kind: str, text: str) -> None:
         assert self._order is not None
         try:
             await workflow.execute_local_activity(
@@ -302,7 +305,11 @@ class OrderWorkflow:
             if is_cancelled_exception(err):
                 self._cancelled_in_temporal()  # a cancel in Temporal cut the text short: honour the cancel
                 return
-            workflow.logger.warning("order %s: could not reach the customer: %s", self._order.id, err)
+            # Given up: the order goes on. The note puts it where the kitchen and ops read the order.
+            failure = err.cause if isinstance(err, ActivityError) and isinstance(err.cause, FailureError) else err
+            reason = failure.message
+            workflow.logger.warning("order %s: the %s text was not sent: %s", self._order.id, kind, reason)
+            self._order.note(workflow.now(), NOTIFIER, f"{kind} text not sent: {reason}")
 
     def _cancelled_in_temporal(self) -> None:
         """Ops cancelled the workflow: cancel the order like a customer would, while that is allowed."""

@@ -90,6 +90,8 @@ class StandIns:
     decline_code: str | None = None  # the card is declined with this code
     invalid: str | None = None  # validate_order refuses the order with this message
     failing_save: str | None = None  # save_order fails for good with this message
+    refused_key: str | None = None  # the payment provider refuses our key with this message
+    failing_texts: str | None = None  # every text fails with this message
     # A call this says yes to waits (as a slow gateway or database would) until `release` is set.
     hold_when: Callable[[Call], bool] | None = None
     release: asyncio.Event = field(default_factory=asyncio.Event)
@@ -155,6 +157,8 @@ class StandIns:
                 raise ApplicationError(
                     "Your card was declined.", self.decline_code, type=act.PAYMENT_DECLINED, non_retryable=True
                 )
+            if self.refused_key:
+                raise ApplicationError(self.refused_key, type=act.PAYMENTS_MISCONFIGURED, non_retryable=True)
             return act.ChargeReceipt(f"pi_{request.order_id}")
 
         @activity.defn(name=act.REFUND_PAYMENT)
@@ -179,6 +183,8 @@ class StandIns:
         @activity.defn(name=act.NOTIFY_CUSTOMER)
         async def notify_customer(message: act.Notification) -> None:
             await record(Call(act.NOTIFY_CUSTOMER, message))
+            if self.failing_texts:
+                raise RuntimeError(self.failing_texts)
 
         @activity.defn(name=act.RECORD_COMPLETION)
         async def record_completion(order: Order) -> None:

@@ -129,3 +129,24 @@ async def test_cash_orders_are_never_charged_nor_refunded(pizzeria):
     assert act.CHARGE_PAYMENT not in names and act.REFUND_PAYMENT not in names
     assert names[:4] == [act.VALIDATE_ORDER, act.SAVE_ORDER, act.QUEUE_IN_KITCHEN, act.NOTIFY_CUSTOMER]
     assert "ready for pickup" in pizzeria.activities.texts()[-1]
+
+
+async def test_a_text_that_cannot_be_sent_is_tried_once_noted_on_the_order_and_the_order_goes_on(pizzeria):
+    pizzeria.activities.failing_texts = "Twilio answered 500 (code 20500): An internal server error has occurred"
+
+    handle, placed = await pizzeria.place()
+
+    assert placed.status is OrderStatus.CONFIRMED
+    await pizzeria.eventually(lambda: len(pizzeria.activities.texts()) == 1, "the confirmation text tried")
+    for signal in ("mark_preparing", "mark_ready", "mark_completed"):
+        await handle.signal(signal, {"by": "luigi"})
+    result = await handle.result()
+    assert result.status is OrderStatus.COMPLETED
+    # Each note stands in the history under the status the order had when the text was given up.
+    notes = [h.notes for h in result.order.history if h.by == "notifier"]
+    assert notes == [
+        "confirmation text not sent: " + pizzeria.activities.failing_texts,
+        "ready text not sent: " + pizzeria.activities.failing_texts,
+    ]
+    assert [h.status for h in result.order.history if h.by == "notifier"][0] is OrderStatus.CONFIRMED
+    assert len(pizzeria.activities.texts()) == 2  # one try each: the notifier does its own quick retries

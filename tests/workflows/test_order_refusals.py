@@ -95,3 +95,19 @@ async def test_the_same_order_id_with_a_different_request_is_an_idempotency_conf
     assert repeat.status is OrderStatus.CONFIRMED
     assert pizzeria.activities.names().count(act.CHARGE_PAYMENT) == 1
     assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+
+
+async def test_a_key_the_payment_provider_refuses_cancels_the_order_without_retrying_or_refunding(pizzeria):
+    pizzeria.activities.refused_key = "Stripe refused the charge request (AuthenticationError): Invalid API Key"
+
+    handle, placed = await pizzeria.place()
+
+    assert placed.status is OrderStatus.CANCELLED
+    assert placed.failure is not None and "Invalid API Key" in placed.failure
+    # Tried once; nothing was charged, so nothing is refunded and the kitchen never hears of it.
+    assert pizzeria.activities.names() == [
+        act.VALIDATE_ORDER, act.CHARGE_PAYMENT, act.RECORD_CANCELLATION, act.NOTIFY_CUSTOMER
+    ]  # fmt: skip
+    assert "refunded" not in pizzeria.activities.texts()[0]
+    assert placed.order.payment.refund_id is None
+    assert (await handle.result()).status is OrderStatus.CANCELLED
