@@ -357,3 +357,14 @@ def test_the_cancellation_message_mentions_a_refund_only_when_there_is_one() -> 
     assert "aaaaaaaa" in cancelled_text(refunded)
     assert "refund" not in cancelled_text(unpaid).lower()
     assert "bbbbbbbb" in cancelled_text(unpaid)
+
+
+@pytest.mark.parametrize(("text", "order"), MESSAGES, ids=["confirmed", "ready", "late", "cancelled"])
+def test_every_message_fits_one_sms_even_for_the_largest_order(
+    text: Callable[[Order], str], order: Callable[[], Order]
+) -> None:
+    largest = order()
+    largest.total = Decimal("99999.99")  # far beyond 20 lines of 10 large pizzas with every topping
+    largest.payment.refund_id = "re_" + "x" * 24
+
+    assert len(text(largest)) <= 160, text(largest)

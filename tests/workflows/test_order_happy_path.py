@@ -148,5 +148,5 @@ async def test_a_text_that_cannot_be_sent_is_tried_once_noted_on_the_order_and_t
         "confirmation text not sent: " + pizzeria.activities.failing_texts,
         "ready text not sent: " + pizzeria.activities.failing_texts,
     ]
-    assert [h.status for h in result.order.history if h.by == "notifier"][0] is OrderStatus.CONFIRMED
+    assert next(h.status for h in result.order.history if h.by == "notifier") is OrderStatus.CONFIRMED
     assert len(pizzeria.activities.texts()) == 2  # one try each: the notifier does its own quick retries
