@@ -24,6 +24,17 @@ _FINAL = frozenset(range(400, 500)) - {408, 409, 429}
 ATTEMPTS = 3
 
 
+class _TimedHttpClient(AsyncTwilioHttpClient):
+    """The SDK's async client, with its own timeout applied: as shipped, a request without a timeout
+    of its own waits forever, whatever the client was given."""
+
+    async def request(  # type: ignore[no-untyped-def]
+        self, method, url, params=None, data=None, headers=None, auth=None, timeout=None, allow_redirects=False
+    ):
+        timeout = timeout or self.timeout
+        return await super().request(method, url, params, data, headers, auth, timeout, allow_redirects)
+
+
 class TwilioNotifier(Notifier):
     def __init__(
         self,
@@ -42,7 +53,7 @@ class TwilioNotifier(Notifier):
     def _twilio(self) -> Client:
         # Made on first use: the async HTTP session belongs to the worker's running event loop.
         if self._client is None:
-            http = AsyncTwilioHttpClient(pool_connections=False, timeout=self._timeout, logger=_sdk_log)
+            http = _TimedHttpClient(pool_connections=False, timeout=self._timeout, logger=_sdk_log)
             # The tries happen here, not as Temporal retries of the local activity: a retried local
             # activity leaves its earlier attempts' timers running in the SDK (sdk-rust#1454).
             retry = ExponentialRetry(

@@ -1,6 +1,7 @@
 """The Twilio adapter, with the real SDK, against a server speaking Twilio's Messages API."""
 
 import logging
+import time
 
 import pytest
 
@@ -74,3 +75,17 @@ async def test_twilio_down_is_raised_for_the_activity_to_retry():
             await down.send(unique_phone(), TEXT)
     finally:
         await down.aclose()
+
+
+async def test_a_twilio_that_never_answers_is_given_up_after_three_short_tries(twilio_peer):
+    phone = unique_phone()
+    twilio_peer.answer(phone, 0)  # accepts the request, never answers
+    impatient = TwilioNotifier(TWILIO_SID, TWILIO_TOKEN, TWILIO_FROM, twilio_peer.base_url, timeout_seconds=0.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(RuntimeError, match="Twilio could not be reached"):
+            await impatient.send(phone, TEXT)
+    finally:
+        await impatient.aclose()
+    assert time.monotonic() - started < 5
+    assert len(twilio_peer.messages(phone)) == 3

@@ -95,5 +95,5 @@ class TwilioPeer(PeerProcess):
         return [m for m in self.http.get("/_peer/messages").json() if m["To"] == to]
 
     def answer(self, to: str, status: int) -> None:
-        """Answer every message to this number with this status (201 is normal)."""
+        """Answer every message to this number with this status (201 is normal, 0 never answers)."""
         self.http.post("/_peer/answer", json={"to": to, "status": status}).raise_for_status()

@@ -6,10 +6,12 @@ Control endpoints:
 
 - `GET /_peer/messages`: every message request: path, whether the credentials matched, To, From, Body.
 - `POST /_peer/answer` `{"to": "+15550001111", "status": 500}`: answer every message to that number
-  with this status from now on (201 to go back to normal); other numbers are not affected.
+  with this status from now on (201 to go back to normal, 0 to never answer); other numbers are not
+  affected.
 """
 
 import argparse
+import asyncio
 import base64
 import uuid
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ from aiohttp import web
 
 messages: list[dict] = []
 answers: dict[str, int] = {}  # phone number -> status, where it is not 201
+HANG = 0  # the status that means: never answer
 
 
 async def create_message(request: web.Request) -> web.Response:
@@ -35,6 +38,8 @@ async def create_message(request: web.Request) -> web.Response:
     if not seen["authorized"]:
         return _error(401, 20003, "Authenticate")
     status = answers.get(str(seen["To"]), 201)
+    if status == HANG:
+        await asyncio.sleep(3600)
     if status != 201:
         return _error(status, 20500 if status >= 500 else 21211, f"injected answer {status} for {seen['To']}")
     message_sid = "SM" + uuid.uuid4().hex
@@ -87,7 +92,7 @@ def main() -> None:
     app.router.add_get("/_peer/health", health)
     app.router.add_get("/_peer/messages", recorded)
     app.router.add_post("/_peer/answer", answer)
-    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None, shutdown_timeout=0.5)
 
 
 if __name__ == "__main__":
