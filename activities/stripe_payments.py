@@ -87,6 +87,15 @@ class StripePayments(PaymentGateway):
                 params={"payment_intent": intent_id, "metadata": {"order_id": order_id}},
                 options={"idempotency_key": refund_key(order_id)},
             )
+        except stripe.InvalidRequestError as err:
+            if err.code != "charge_already_refunded":
+                raise
+            # Refunded already, e.g. by hand in Stripe's dashboard: that refund is the order's.
+            refunds = await self._stripe.v1.refunds.list_async(params={"payment_intent": intent_id, "limit": 1})
+            if not refunds.data:
+                raise
+            log.warning("order %s: %s was already refunded as %s", order_id, intent_id, refunds.data[0].id)
+            return refunds.data[0].id
         except (stripe.AuthenticationError, stripe.PermissionError) as err:
             # Money is owed: keep trying (the activity retries) and say loudly why it does not go through.
             log.error("order %s: Stripe refused the refund of %s: %s", order_id, intent_id, err.user_message or err)

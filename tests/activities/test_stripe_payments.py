@@ -112,3 +112,14 @@ async def test_a_key_stripe_refuses_fails_fast_and_says_so(stripe_peer):
             await refused.charge(new_order(), Decimal("10.00"), "pm_card_visa")
     finally:
         await refused.aclose()
+
+
+async def test_a_payment_refunded_by_hand_in_stripe_gives_that_refund_instead_of_failing_forever(stripe, stripe_peer):
+    order_id = new_order()
+    transaction_id = await stripe.charge(order_id, Decimal("18.00"), "pm_card_visa")
+    by_hand = stripe_peer.http.post(
+        "/v1/refunds", data={"payment_intent": transaction_id}, auth=(STRIPE_KEY, "")
+    ).json()  # as ops would in the dashboard; localstripe would refund twice, so the next refund is refused
+    stripe_peer.fail("POST", "/v1/refunds", order_id, {"status": 400, "code": "charge_already_refunded"})
+
+    assert await stripe.refund(order_id, Decimal("18.00"), transaction_id) == by_hand["id"]

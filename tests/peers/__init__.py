@@ -63,7 +63,7 @@ class StripePeer(PeerProcess):
         """Every API request the SDK sent about this order (its metadata names the order)."""
         return [r for r in self.http.get("/_peer/requests").json() if r["form"].get("metadata[order_id]") == order_id]
 
-    def fail(self, method: str, path: str, order_id: str, *answers: int | str) -> None:
+    def fail(self, method: str, path: str, order_id: str, *answers: int | str | dict) -> None:
         """Answer the order's next requests to method+path with these faults, in turn."""
         fault = {"method": method, "path": path, "order_id": order_id, "answers": list(answers)}
         self.http.post("/_peer/faults", json=fault).raise_for_status()

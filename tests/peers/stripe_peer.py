@@ -4,7 +4,8 @@ localstripe ignores idempotency keys, so the recorder keeps every request's `Ide
 for tests to compare across retried attempts. Control endpoints:
 
 - `GET /_peer/requests`: every `/v1/` request seen: method, path, idempotency key, form, status.
-- `POST /_peer/faults` `{"method", "path", "order_id", "answers": [500, 429, 401, "lost", ...]}`:
+- `POST /_peer/faults` `{"method", "path", "order_id", "answers": [500, 429, 401, "lost", {"status": 400,
+  "code": "charge_already_refunded"}, ...]}`:
   the next requests with that method and path, carrying that order id in their metadata, get
   these answers in turn. A number answers that status with a Stripe-shaped
   error before the request reaches localstripe; "lost" lets localstripe act, then answers 500,
@@ -38,9 +39,9 @@ def _next_fault(request: web.Request, form: dict[str, str]) -> int | str | None:
     return None
 
 
-def _error(status: int) -> web.Response:
+def _error(status: int, code: str | None = None) -> web.Response:
     kind = ERROR_TYPES.get(status, "api_error")
-    body = {"error": {"type": kind, "message": f"injected fault: {status}"}}
+    body = {"error": {"type": kind, "message": f"injected fault: {status} {code or ''}".strip(), "code": code}}
     return web.json_response(body, status=status)
 
 
@@ -66,6 +67,9 @@ async def peer(request: web.Request, handler):  # type: ignore[no-untyped-def]
     if isinstance(fault, int):
         seen["status"] = fault
         return _error(fault)
+    if isinstance(fault, dict):  # {"status": 400, "code": "charge_already_refunded"}
+        seen["status"] = fault["status"]
+        return _error(fault["status"], fault.get("code"))
     response = await handler(request)
     seen["status"] = response.status
     if fault == "lost":
