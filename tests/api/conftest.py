@@ -11,6 +11,7 @@ from typing import TypeVar
 import httpx
 
 from tests.conftest import Stack, staff_headers
+from tests.peers import TwilioPeer
 
 T = TypeVar("T")
 PROBLEM_JSON = "application/problem+json"
@@ -65,6 +66,16 @@ async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 
                 raise failure
             raise AssertionError(f"still not so after {timeout} s: {value!r}")
         await asyncio.sleep(0.05)
+
+
+async def texts_to(twilio_peer: TwilioPeer, phone: str, count: int) -> list[str]:
+    """The bodies of the texts the Twilio peer was sent for this number, once there are `count` of them."""
+
+    async def arrived() -> list[str] | None:
+        bodies = [m["Body"] for m in twilio_peer.messages(phone)]
+        return bodies if len(bodies) >= count else None
+
+    return await eventually(arrived)
 
 
 async def get_order(stack: Stack, order_id: str) -> dict:

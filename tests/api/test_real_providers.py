@@ -13,7 +13,7 @@ from activities.stripe_payments import StripePayments
 from activities.twilio_notifier import TwilioNotifier
 from api.order_workflows import order_id_for
 from domain.money import to_minor_units
-from tests.api.conftest import assert_problem, eventually, get_order, money, move_ok, new_key
+from tests.api.conftest import assert_problem, eventually, get_order, money, move_ok, new_key, texts_to
 from tests.conftest import Stack, running_stack, unique_phone
 from tests.peers import STRIPE_KEY, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN, StripePeer, TwilioPeer
 from workflows.order_contract import OrderResult, workflow_id
@@ -33,14 +33,6 @@ async def providers(
         yield stack
     await payments.aclose()
     await texts.aclose()
-
-
-async def texts_to(twilio_peer: TwilioPeer, phone: str, count: int) -> list[str]:
-    async def arrived() -> list[str] | None:
-        bodies = [m["Body"] for m in twilio_peer.messages(phone)]
-        return bodies if len(bodies) >= count else None
-
-    return await eventually(arrived)
 
 
 async def finished(stack: Stack, order_id: str) -> None:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from activities.ports import masked_phone
 from domain.money import to_minor_units
-from tests.api.conftest import eventually
+from tests.api.conftest import texts_to
 from tests.conftest import order_body, unique_phone
 from tests.e2e.test_order_lifecycle import http_client, kitchen_moves, kitchen_token, story
 from tests.peers import STRIPE_KEY, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
@@ -34,13 +34,6 @@ async def test_the_whole_lifecycle_charges_refunds_declines_and_texts_through_th
     use_real_providers(processes, stripe_peer, twilio_peer)
     completed_phone, cancelled_phone, declined_phone = unique_phone(), unique_phone(), unique_phone()
 
-    async def texts(phone: str, count: int) -> list[str]:
-        async def arrived() -> list[str] | None:
-            bodies = [m["Body"] for m in twilio_peer.messages(phone)]
-            return bodies if len(bodies) >= count else None
-
-        return await eventually(arrived)
-
     async with http_client(processes) as http:
         # Placed, charged, cooked, collected.
         placed = await http.post("/api/orders", json=order_body(customer_phone=completed_phone))
@@ -50,7 +43,7 @@ async def test_the_whole_lifecycle_charges_refunds_declines_and_texts_through_th
         assert order["payment"]["transaction_id"] == intent["id"]
         assert intent["amount"] == to_minor_units(Decimal(order["total"])) and intent["status"] == "succeeded"
         await kitchen_moves(http, order["id"], "preparing", "ready", "completed")
-        confirmation, ready = await texts(completed_phone, 2)
+        confirmation, ready = await texts_to(twilio_peer, completed_phone, 2)
         assert "confirmed" in confirmation and order["total"] in confirmation and order["id"][:8] in ready
 
         # Placed, then cancelled from the kitchen's queue: refunded in full.
@@ -62,7 +55,7 @@ async def test_the_whole_lifecycle_charges_refunds_declines_and_texts_through_th
         [refund] = stripe_peer.refunds(doomed["id"])
         assert cancelled.json()["payment"]["refund_id"] == refund["id"]
         assert refund["amount"] == to_minor_units(Decimal(doomed["total"]))
-        assert "refunded" in (await texts(cancelled_phone, 2))[1]
+        assert "refunded" in (await texts_to(twilio_peer, cancelled_phone, 2))[1]
 
         # Declined: 402 with Stripe's code, rejected, no text.
         key = str(uuid.uuid4())

@@ -41,6 +41,12 @@ MENU = Menu.of(SEED_PIZZAS, SEED_TOPPINGS)
 # tax 4.02, delivery 2.99.
 TOTAL = Decimal("52.98")
 DEFAULT_SLA_SECONDS = 2700
+# What a cancel runs once the order is confirmed: its compensations, newest first, then the record and the text.
+UNDONE_AFTER_CONFIRMATION = [act.REMOVE_FROM_KITCHEN, act.REFUND_PAYMENT, act.RECORD_CANCELLATION, act.NOTIFY_CUSTOMER]
+# Every step of an order cancelled while its card is being charged.
+CANCELLED_DURING_CHARGE = [
+    act.VALIDATE_ORDER, act.CHARGE_PAYMENT, act.REFUND_PAYMENT, act.RECORD_CANCELLATION, act.NOTIFY_CUSTOMER
+]  # fmt: skip
 PATIENCE = 15.0  # seconds of real time a test waits for the worker before giving up
 
 
