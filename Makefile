@@ -20,6 +20,10 @@ TEMPORAL_TUNING := \
 	--dynamic-config-value history.visibilityProcessorMaxPollRPS=1000 \
 	--dynamic-config-value system.enableActivityEagerExecution=true
 
+# What ops filter orders by in the UI and CLI (workflows/order_contract.py names them).
+SEARCH_ATTRIBUTES := --search-attribute OrderStatus=Keyword --search-attribute OrderTotal=Double \
+	--search-attribute Fulfilment=Keyword --search-attribute PaymentMethod=Keyword
+
 .PHONY: install run test postgresql bench lint token clean
 
 install: $(STAMP)
@@ -36,7 +40,7 @@ run: $(STAMP)
 	$(BIN)/temporal server start-dev --ip 127.0.0.1 \
 		--port $(PIZZERIA_TEMPORAL_PORT) --ui-port $(PIZZERIA_TEMPORAL_UI_PORT) \
 		--http-port $(PIZZERIA_TEMPORAL_HTTP_PORT) --metrics-port $(PIZZERIA_TEMPORAL_METRICS_PORT) \
-		--db-filename $(DATA)/temporal.db --search-attribute OrderStatus=Keyword \
+		--db-filename $(DATA)/temporal.db $(SEARCH_ATTRIBUTES) \
 		$(TEMPORAL_TUNING) --log-level warn & \
 	for _ in $$(seq 300); do $(BIN)/temporal operator cluster health --address $(PIZZERIA_TEMPORAL_ADDRESS) >/dev/null 2>&1 && break; sleep 0.3; done; \
 	$(BIN)/python worker.py & \

@@ -46,7 +46,7 @@ class OrderRow(SQLModel, table=True):
     fulfilment: str
     payment_method: str
     total: Decimal = Field(sa_column=_money())
-    placed_at: datetime = Field(sa_column=_moment())
+    placed_at: datetime = Field(sa_column=_moment(index=True))  # staff list orders newest first
     finished_at: datetime | None = Field(default=None, sa_column=_moment(nullable=True, index=True))
     snapshot: str
 

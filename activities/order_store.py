@@ -4,6 +4,7 @@ The workflow is the truth while an order runs; this store keeps what outlives it
 (finished orders, the kitchen's queue, the day's sales).
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -99,6 +100,27 @@ class OrderStore:
                 .order_by(col(OrderRow.placed_at), col(OrderRow.id))
             ).all()
             return [ORDER_JSON.validate_json(row.snapshot) for row in rows]
+
+    def page(
+        self, statuses: Collection[OrderStatus], limit: int, after: tuple[datetime, str] | None = None
+    ) -> tuple[list[Order], tuple[datetime, str] | None]:
+        """Orders newest first, of these statuses (all when empty), after a place in the list.
+
+        Returns a page and the place after its last order, or None when nothing follows it.
+        """
+        query = select(OrderRow).order_by(col(OrderRow.placed_at).desc(), col(OrderRow.id).desc()).limit(limit + 1)
+        if statuses:
+            query = query.where(col(OrderRow.status).in_([status.value for status in statuses]))
+        if after is not None:
+            placed_at, order_id = utc(after[0]), after[1]
+            older = col(OrderRow.placed_at) < placed_at
+            query = query.where(older | ((col(OrderRow.placed_at) == placed_at) & (col(OrderRow.id) < order_id)))
+        with Session(self._engine) as session:
+            rows = session.exec(query).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        orders = [ORDER_JSON.validate_json(row.snapshot) for row in rows]
+        return orders, (utc(rows[-1].placed_at), rows[-1].id) if more else None
 
     def sales(self, day: date) -> DaySales:
         """Orders completed and cancelled on a UTC day, and the revenue of the completed ones."""

@@ -24,11 +24,16 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.problems import ProblemError, unavailable
+from domain.menu import OrderLine
 from domain.order import Order, OrderStatus
+from domain.pricing import total_order
 from settings import Settings
 from workflows.order_contract import (
+    FULFILMENT,
     IDEMPOTENCY_CONFLICT,
     ORDER_STATUS,
+    ORDER_TOTAL,
+    PAYMENT_METHOD,
     CancelRequest,
     KitchenStep,
     OrderResult,
@@ -36,6 +41,7 @@ from workflows.order_contract import (
     PlaceOrder,
     workflow_id,
 )
+from workflows.order_story import order_lines, order_summary
 from workflows.order_workflow import OrderWorkflow
 
 # Order ids made from an Idempotency-Key: the same key always names the same order.
@@ -81,8 +87,21 @@ class OrderWorkflows:
         self._sla = settings.kitchen_sla_seconds
         self._wait = settings.confirm_timeout_seconds
 
-    async def place(self, order_id: str, request: PlaceOrder) -> Placement:
-        """Start the order's workflow and wait, in the same call, until it is confirmed or refused."""
+    async def place(self, order_id: str, request: PlaceOrder, priced: tuple[OrderLine, ...] | None) -> Placement:
+        """Start the order's workflow and wait, in the same call, until it is confirmed or refused.
+
+        `priced` is the API's own reading of the menu, for what ops see in Temporal; the workflow prices
+        the order again and its price is the one charged.
+        """
+        pizzas = sum(choice.quantity for choice in request.pizzas)
+        attributes = [
+            SearchAttributePair(ORDER_STATUS, OrderStatus.RECEIVED.value),
+            SearchAttributePair(FULFILMENT, request.fulfilment.value),
+            SearchAttributePair(PAYMENT_METHOD, request.payment_method.value),
+        ]
+        total = total_order(priced, request.fulfilment).total if priced else None
+        if total is not None:
+            attributes.append(SearchAttributePair(ORDER_TOTAL, float(total)))
         start = WithStartWorkflowOperation(
             OrderWorkflow.run,
             OrderStart(order_id=order_id, request=request, kitchen_sla_seconds=self._sla),
@@ -91,7 +110,9 @@ class OrderWorkflows:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             # A finished order is answered from its result, never started again (no second charge).
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes([SearchAttributePair(ORDER_STATUS, OrderStatus.RECEIVED.value)]),
+            search_attributes=TypedSearchAttributes(attributes),
+            static_summary=order_summary(order_id, pizzas, total, request.fulfilment),
+            static_details=order_lines(priced, request.fulfilment, request.payment_method) if priced else None,
         )
         fingerprint = request.fingerprint()
         try:

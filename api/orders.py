@@ -1,17 +1,24 @@
 """Customers place, track and cancel orders. Each call is one round trip to the order's workflow."""
 
+import base64
+import json
 import uuid
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.service import RPCError
 
+from activities.menu_store import MenuStore
 from activities.order_store import OrderStore
-from api.deps import OrderStoreDep, WorkflowsDep
+from api.auth import KitchenStaff
+from api.deps import MenuDep, OrderStoreDep, WorkflowsDep
 from api.order_workflows import OrderClosed, OrderNotFound, order_id_for
 from api.problems import Problem, ProblemError
+from domain.errors import InvalidOrder
+from domain.menu import OrderLine
 from domain.order import Order, OrderStatus
 from workflows.order_contract import CancelRequest, PlaceOrder
 
@@ -33,6 +40,14 @@ class CancelBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(default=None, max_length=500)
+
+
+def priced_lines(menu: MenuStore, request: PlaceOrder) -> tuple[OrderLine, ...] | None:
+    """The order priced from today's menu, or None when the menu does not offer it (the workflow says why)."""
+    try:
+        return menu.load().price_lines(request.lines())
+    except InvalidOrder:
+        return None
 
 
 def not_found(order_id: str) -> ProblemError:
@@ -70,11 +85,15 @@ async def finished_or_unknown(store: OrderStore, order_id: str, action: str) -> 
     },
 )
 async def place_order(
-    request: PlaceOrder, workflows: WorkflowsDep, response: Response, idempotency_key: IdempotencyKey = None
+    request: PlaceOrder,
+    workflows: WorkflowsDep,
+    menu: MenuDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> Order:
     """Place an order: answers once it is paid and in the kitchen's queue."""
     order_id = order_id_for(idempotency_key)
-    placement = await workflows.place(order_id, request)
+    placement = await workflows.place(order_id, request, await run_in_threadpool(priced_lines, menu, request))
     result = placement.result
     if result.rejection and result.rejection.kind == "invalid":
         raise ProblemError(422, result.rejection.detail, "invalid-order", order_id=order_id)
@@ -97,6 +116,40 @@ async def place_order(
     if not placement.fresh:
         response.status_code = 200
     return result.order
+
+
+class OrderPage(BaseModel):
+    orders: list[Order]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+def _cursor(place: tuple[datetime, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([place[0].isoformat(), place[1]]).encode()).decode().rstrip("=")
+
+
+def _place(cursor: str) -> tuple[datetime, str]:
+    """The place in the list a cursor stands for; 422 when it is not one this API gave."""
+    try:
+        moment, order_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(moment), str(uuid.UUID(order_id))
+    except (ValueError, TypeError):
+        raise ProblemError(
+            422, "cursor: not a cursor this API gave; pass next_cursor of the previous page", "invalid-cursor"
+        ) from None
+
+
+@router.get("", response_model=OrderPage, responses={401: {"model": Problem}, 403: {"model": Problem}})
+async def list_orders(
+    store: OrderStoreDep,
+    _: KitchenStaff,
+    status: Annotated[list[OrderStatus] | None, Query(description="Only orders in these statuses")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+) -> OrderPage:
+    """Staff: stored orders, newest first, a page at a time."""
+    after = _place(cursor) if cursor else None
+    orders, last = await run_in_threadpool(store.page, status or [], limit, after)
+    return OrderPage(orders=orders, next_cursor=_cursor(last) if last else None)
 
 
 @router.get("/{order_id}", response_model=Order, responses={404: {"model": Problem}})

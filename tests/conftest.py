@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -26,7 +27,7 @@ from api.auth import mint_token
 from settings import Settings
 from tests.peers import StripePeer, TwilioPeer
 from worker import build_worker
-from workflows.order_contract import ORDER_STATUS
+from workflows.order_contract import SEARCH_ATTRIBUTES
 
 BIN = Path(sys.prefix) / "bin"
 # The dev server's defaults poll its queues 20 times a second; these make it answer in milliseconds.
@@ -38,6 +39,15 @@ DEV_SERVER_TUNING = [
     "--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
     "--dynamic-config-value", "system.enableActivityEagerExecution=true",
 ]  # fmt: skip
+# `--search-attribute` flags of the dev server for every attribute the workflow sets, as `make run` passes them.
+SEARCH_ATTRIBUTE_FLAGS = [
+    flag
+    for key in SEARCH_ATTRIBUTES
+    for flag in (
+        "--search-attribute",
+        f"{key.name}={IndexedValueType.Name(key.indexed_value_type).title().split('_')[-1]}",
+    )
+]
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 
 
@@ -137,7 +147,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         data_converter=pydantic_data_converter,
-        search_attributes=[ORDER_STATUS],
+        search_attributes=SEARCH_ATTRIBUTES,
         dev_server_extra_args=DEV_SERVER_TUNING,
         dev_server_log_level="error",
     )

@@ -26,7 +26,12 @@ IDEMPOTENCY_CONFLICT = "IdempotencyConflict"
 ILLEGAL_TRANSITION = "IllegalTransition"
 NOT_CANCELLABLE = "NotCancellable"
 
+# Search attributes: what ops filter orders by in the Temporal UI and CLI.
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
+ORDER_TOTAL = SearchAttributeKey.for_float("OrderTotal")
+FULFILMENT = SearchAttributeKey.for_keyword("Fulfilment")
+PAYMENT_METHOD = SearchAttributeKey.for_keyword("PaymentMethod")
+SEARCH_ATTRIBUTES = (ORDER_STATUS, ORDER_TOTAL, FULFILMENT, PAYMENT_METHOD)
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 Name = Annotated[str, StringConstraints(min_length=1, max_length=50)]

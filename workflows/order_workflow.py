@@ -11,7 +11,7 @@ from copy import deepcopy
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
@@ -21,10 +21,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.messages import cancelled_text, confirmation_text, late_text, ready_text
     from domain.order import Order, OrderStatus, PaymentMethod
     from workflows.order_contract import (
+        FULFILMENT,
         IDEMPOTENCY_CONFLICT,
         ILLEGAL_TRANSITION,
         NOT_CANCELLABLE,
         ORDER_STATUS,
+        ORDER_TOTAL,
+        PAYMENT_METHOD,
         QUERY_ORDER,
         SIGNAL_CANCEL,
         SIGNAL_MARK_COMPLETED,
@@ -41,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         Rejection,
         StaffNote,
     )
+    from workflows.order_story import current_details
 
 # The local database while placing: quick steps, retried for ten minutes before the saga gives up.
 PLACEMENT_DATABASE_STEP = dict(
@@ -83,6 +87,11 @@ OPS = "ops"
 NOTIFIER = "notifier"
 
 
+def _duration(span: timedelta) -> str:
+    minutes = round(span.total_seconds() / 60)
+    return f"{minutes} min" if minutes else f"{span.total_seconds():g} s"
+
+
 def _business_error(err: FailureError, error_type: str) -> ApplicationError | None:
     """The business refusal behind an activity's failure (a local activity's arrives unwrapped)."""
     cause = err.cause if isinstance(err, ActivityError) else err
@@ -104,12 +113,19 @@ class OrderWorkflow:
         self._refund_id: str | None = None
         self._ready_told = False
         self._status_attr = OrderStatus.RECEIVED
+        # Search attributes to set with the next status: no upsert of their own, no event of their own.
+        self._pending_attrs: list[SearchAttributeUpdate] = []
         self._sla_watch: asyncio.Task[None] | None = None
 
     @workflow.run
     async def run(self, start: OrderStart) -> OrderResult:
-        if workflow.info().typed_search_attributes.get(ORDER_STATUS) is None:
-            self._set_status_attr(OrderStatus.RECEIVED, force=True)  # started by hand, not by the API
+        if workflow.info().typed_search_attributes.get(ORDER_STATUS) is None:  # started by hand, not by the API
+            request = start.request
+            self._pending_attrs += [
+                FULFILMENT.value_set(request.fulfilment.value),
+                PAYMENT_METHOD.value_set(request.payment_method.value),
+            ]
+            self._set_status_attr(OrderStatus.RECEIVED, force=True)
         try:
             if await self._place():
                 await self._follow_kitchen()
@@ -146,6 +162,7 @@ class OrderWorkflow:
                 act.VALIDATE_ORDER,
                 act.ValidateOrder(order_id, request.lines()),
                 result_type=tuple[OrderLine, ...],
+                summary=f"price {len(request.pizzas)} line(s) from today's menu",
                 **VALIDATION_STEP,
             )
         except FailureError as err:
@@ -158,6 +175,8 @@ class OrderWorkflow:
         self._order, _ = Order.place(
             order_id, request.customer(), request.fulfilment, items, request.payment_method, workflow.info().start_time
         )
+        if workflow.info().typed_search_attributes.get(ORDER_TOTAL) != float(self._order.total):
+            self._pending_attrs.append(ORDER_TOTAL.value_set(float(self._order.total)))
         if self._cancel:
             return False
         if request.payment_method is PaymentMethod.CARD:
@@ -168,10 +187,12 @@ class OrderWorkflow:
         # Paid: stored as confirmed, then queued, in one workflow task. It counts as confirmed once stored.
         confirmed = deepcopy(self._order)
         confirmed.confirm(workflow.now())
-        await self._db(act.SAVE_ORDER, confirmed, placing=True)
+        await self._db(act.SAVE_ORDER, "store the order as confirmed", confirmed, placing=True)
         self._order = confirmed
         self._compensations.append(self._leave_kitchen)
-        await self._db(act.QUEUE_IN_KITCHEN, act.KitchenTicket(order_id), placing=True)
+        await self._db(
+            act.QUEUE_IN_KITCHEN, "put the order in the kitchen's queue", act.KitchenTicket(order_id), placing=True
+        )
         if self._cancel:
             return False
         self._set_status_attr(OrderStatus.CONFIRMED)
@@ -187,6 +208,7 @@ class OrderWorkflow:
                 act.CHARGE_PAYMENT,
                 act.ChargeRequest(self._order.id, self._order.total, payment_token),
                 result_type=act.ChargeReceipt,
+                summary=f"charge ${self._order.total} to the card",
                 **CHARGE_STEP,
             )
         except FailureError as err:
@@ -199,7 +221,7 @@ class OrderWorkflow:
             self._rejection = Rejection(kind="declined", detail=declined.message, decline_code=code)
             self._order.reject(workflow.now(), f"card declined: {declined.message}", by="payments")
             self._set_status_attr(OrderStatus.REJECTED)
-            await self._db(act.RECORD_REJECTION)
+            await self._db(act.RECORD_REJECTION, "record the declined order")
             self._settled = True
             return False
         self._order.record_payment(receipt.transaction_id)
@@ -221,9 +243,9 @@ class OrderWorkflow:
                 self._set_status_attr(status)
                 if status is OrderStatus.COMPLETED:
                     await self._tell_ready()
-                    await self._db(act.RECORD_COMPLETION)
+                    await self._db(act.RECORD_COMPLETION, f"record the sale of ${order.total}")
                     return
-                await self._db(act.SAVE_ORDER)
+                await self._db(act.SAVE_ORDER, f"store the order as {status}")
                 if status is OrderStatus.READY:
                     await self._tell_ready()
                 handled = status
@@ -234,7 +256,8 @@ class OrderWorkflow:
                 workflow.logger.warning("order %s is %s and can no longer be cancelled", order.id, order.status)
 
     async def _watch_sla(self) -> None:
-        await workflow.sleep(self._start.kitchen_sla_seconds)
+        sla = timedelta(seconds=self._start.kitchen_sla_seconds)
+        await workflow.sleep(sla, summary=f"kitchen promise: ready within {_duration(sla)}, else say sorry")
         order = self._order
         if order and order.status in (OrderStatus.CONFIRMED, OrderStatus.PREPARING) and not self._cancel:
             await self._notify("late", late_text(order))
@@ -268,7 +291,7 @@ class OrderWorkflow:
         self._compensations.clear()
         self._order.cancel(workflow.now(), request.by, request.notes, self._refund_id)
         self._set_status_attr(OrderStatus.CANCELLED)
-        await self._db(act.RECORD_CANCELLATION)
+        await self._db(act.RECORD_CANCELLATION, "record the cancellation")
         self._settled = True
         await self._notify("cancelled", cancelled_text(self._order))
 
@@ -278,28 +301,34 @@ class OrderWorkflow:
             act.REFUND_PAYMENT,
             act.RefundRequest(self._order.id, self._order.total, self._order.payment.transaction_id),
             result_type=act.RefundReceipt,
+            summary=f"refund ${self._order.total} to the card",
             **REFUND_STEP,
         )
         self._refund_id = receipt.refund_id
 
     async def _leave_kitchen(self) -> None:
         assert self._order is not None
-        await self._db(act.REMOVE_FROM_KITCHEN, act.KitchenTicket(self._order.id))
+        await self._db(
+            act.REMOVE_FROM_KITCHEN, "take the order out of the kitchen's queue", act.KitchenTicket(self._order.id)
+        )
 
-    async def _db(self, activity: str, arg: object = None, placing: bool = False) -> None:
+    async def _db(self, activity: str, summary: str, arg: object = None, placing: bool = False) -> None:
         """A local database step, given the order as it stands unless told otherwise.
 
         While placing, a step that keeps failing is given up so the order can be undone;
         after that (kitchen steps, compensation) the store is waited for.
         """
         options = PLACEMENT_DATABASE_STEP if placing else DATABASE_STEP
-        await workflow.execute_local_activity(activity, arg or self._order, **options)
+        await workflow.execute_local_activity(activity, arg or self._order, summary=summary, **options)
 
     async def _notify(self, kind: str, text: str) -> None:
         assert self._order is not None
         try:
             await workflow.execute_local_activity(
-                act.NOTIFY_CUSTOMER, act.Notification(self._order.id, self._order.customer.phone, text), **NOTIFY_STEP
+                act.NOTIFY_CUSTOMER,
+                act.Notification(self._order.id, self._order.customer.phone, text),
+                summary=f"text the customer: {kind}",
+                **NOTIFY_STEP,
             )
         except FailureError as err:
             if is_cancelled_exception(err):
@@ -310,6 +339,7 @@ class OrderWorkflow:
             reason = failure.message
             workflow.logger.warning("order %s: the %s text was not sent: %s", self._order.id, kind, reason)
             self._order.note(workflow.now(), NOTIFIER, f"{kind} text not sent: {reason}")
+            self._describe()
 
     def _cancelled_in_temporal(self) -> None:
         """Ops cancelled the workflow: cancel the order like a customer would, while that is allowed."""
@@ -319,8 +349,17 @@ class OrderWorkflow:
     def _set_status_attr(self, status: OrderStatus, force: bool = False) -> None:
         if force or status is not self._status_attr:
             self._status_attr = status
-            workflow.upsert_search_attributes([ORDER_STATUS.value_set(status.value)])
+            workflow.upsert_search_attributes([ORDER_STATUS.value_set(status.value), *self._pending_attrs])
+            self._pending_attrs.clear()
             workflow.logger.info("order %s is %s", self._start.order_id, status)
+        self._describe()
+
+    def _describe(self) -> None:
+        """What the Temporal UI shows as the order's current details."""
+        if self._order is not None:
+            workflow.set_current_details(current_details(self._order))
+        elif self._rejection is not None:
+            workflow.set_current_details(f"**rejected**: {self._rejection.detail}")
 
     def _result(self) -> OrderResult:
         return OrderResult(

@@ -52,7 +52,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from tests.conftest import DEV_SERVER_TUNING, order_body  # the Makefile's TEMPORAL_TUNING, flag for flag
+from tests.conftest import (
+    DEV_SERVER_TUNING,
+    SEARCH_ATTRIBUTE_FLAGS,
+    order_body,
+)  # the Makefile's TEMPORAL_TUNING, flag for flag
 
 JWT_SECRET = "a-benchmark-secret-that-is-long-enough-for-hs256"
 ORDER_BODY = order_body()
@@ -520,7 +524,7 @@ async def start_temporal(procs: Processes, workdir: Path) -> str:
         [
             str(Path(sys.prefix) / "bin" / "temporal"), "server", "start-dev", "--ip", "127.0.0.1",
             "--port", str(port), "--headless", "--http-port", str(free_port()), "--metrics-port", str(free_port()),
-            "--db-filename", str(workdir / "temporal.db"), "--search-attribute", "OrderStatus=Keyword",
+            "--db-filename", str(workdir / "temporal.db"), *SEARCH_ATTRIBUTE_FLAGS,
             *DEV_SERVER_TUNING, "--log-level", "warn",
         ],
     )  # fmt: skip
@@ -585,7 +589,7 @@ async def bench(args: argparse.Namespace, workdir: Path, procs: Processes) -> di
     result: dict = {
         "config": {
             "orders": n, "rate": rate, "concurrency": conc, "warmup": args.warmup, "quick": args.quick,
-            "temporal_flags": [*DEV_SERVER_TUNING, "--search-attribute", "OrderStatus=Keyword", "--headless"],
+            "temporal_flags": [*DEV_SERVER_TUNING, *SEARCH_ATTRIBUTE_FLAGS, "--headless"],
         },
         "machine": {
             "cpus": os.cpu_count(), "python": platform.python_version(),

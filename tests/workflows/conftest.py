@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from temporalio import activity
-from temporalio.api.enums.v1 import EventType, IndexedValueType
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
@@ -33,7 +33,15 @@ from activities import contracts as act
 from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, Menu, OrderLine
 from domain.order import Order, OrderStatus, PaymentMethod
 from domain.pricing import Fulfilment
-from workflows.order_contract import ORDER_STATUS, OrderResult, OrderStart, PizzaChoice, PlaceOrder, workflow_id
+from workflows.order_contract import (
+    ORDER_STATUS,
+    SEARCH_ATTRIBUTES,
+    OrderResult,
+    OrderStart,
+    PizzaChoice,
+    PlaceOrder,
+    workflow_id,
+)
 from workflows.order_workflow import OrderWorkflow
 
 MENU = Menu.of(SEED_PIZZAS, SEED_TOPPINGS)
@@ -68,7 +76,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(
                 namespace=env.client.namespace,
-                search_attributes={ORDER_STATUS.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD},
+                search_attributes={key.name: key.indexed_value_type for key in SEARCH_ATTRIBUTES},
             )
         )
         yield env

@@ -1,11 +1,15 @@
 """An order that goes all the way: placed, paid, cooked, handed over."""
 
+from decimal import Decimal
+
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.common import TypedSearchAttributes
 
 from activities import contracts as act
 from domain.order import Order, OrderStatus, PaymentMethod
+from tests.api.conftest import eventually
 from tests.workflows.conftest import TOTAL
-from workflows.order_contract import KitchenStep
+from workflows.order_contract import FULFILMENT, ORDER_STATUS, ORDER_TOTAL, PAYMENT_METHOD, KitchenStep, workflow_id
 from workflows.order_workflow import OrderWorkflow
 
 MAX_HAPPY_PATH_EVENTS = 45
@@ -93,6 +97,22 @@ async def test_the_order_status_attribute_follows_each_step_as_ops_would_list_it
         seen.append(await pizzeria.order_status_attribute(handle))
     await handle.result()
     assert seen == ["confirmed", "preparing", "ready", "completed"]
+
+
+async def test_an_order_started_by_hand_in_temporal_sets_every_search_attribute_itself(pizzeria):
+    start = pizzeria.order(PaymentMethod.CASH)
+    handle = await pizzeria.client.start_workflow(
+        OrderWorkflow.run, start, id=workflow_id(start.order_id), task_queue=pizzeria.task_queue
+    )
+    pizzeria.handles.append(handle)
+
+    async def attributes() -> TypedSearchAttributes | None:
+        found = (await handle.describe()).typed_search_attributes
+        return found if found.get(ORDER_STATUS) == "confirmed" else None
+
+    found = await eventually(attributes)
+    assert (found.get(FULFILMENT), found.get(PAYMENT_METHOD)) == ("pickup", "cash")
+    assert Decimal(str(found.get(ORDER_TOTAL))) == (await handle.query(OrderWorkflow.order)).total
 
 
 async def test_kitchen_signals_move_the_order_along_and_name_who_did_it(pizzeria):

@@ -1,0 +1,67 @@
+"""How an order reads in the Temporal UI: its summary, its details, and a line for each step.
+
+No customer data goes in here (names, phones, addresses): ops read these without the codec too.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from domain.menu import OrderLine
+from domain.order import Order, PaymentMethod
+from domain.pricing import Fulfilment, total_order
+
+
+def _pizzas(count: int) -> str:
+    return f"{count} pizza" if count == 1 else f"{count} pizzas"
+
+
+def _clock(at: datetime | None) -> str:
+    return at.strftime("%H:%M:%S UTC") if at else "—"
+
+
+def order_summary(order_id: str, pizzas: int, total: Decimal | None, fulfilment: Fulfilment) -> str:
+    """One line: short id, number of pizzas, total, fulfilment."""
+    price = f"${total}" if total is not None else "not priced"
+    return f"#{order_id[:8]} · {_pizzas(pizzas)} · {price} · {fulfilment}"
+
+
+def order_lines(lines: Sequence[OrderLine], fulfilment: Fulfilment, payment: PaymentMethod) -> str:
+    """The order's lines and totals as a Markdown table."""
+    totals = total_order(lines, fulfilment)
+    rows = [
+        f"| {line.quantity} | {line.pizza} | {line.size} | {', '.join(line.toppings) or '—'} "
+        f"| ${line.unit_price} | ${line.line_total} |"
+        for line in lines
+    ]
+    return "\n".join(
+        [
+            "| qty | pizza | size | toppings | each | line |",
+            "|---:|---|---|---|---:|---:|",
+            *rows,
+            "",
+            f"Subtotal ${totals.subtotal} · tax ${totals.tax} · delivery ${totals.delivery_fee} · "
+            f"**total ${totals.total}**",
+            "",
+            f"{fulfilment.capitalize()}, paid by {payment}.",
+        ]
+    )
+
+
+def current_details(order: Order) -> str:
+    """Where the order stands now, in Markdown: status, since when, by whom, payment, and the last note."""
+    last = order.history[-1]
+    since = next((change for change in order.history if change.status is order.status), last)
+    lines = [f"**{order.status}** since {_clock(since.at)} (by {since.by})"]
+    payment = order.payment
+    if payment.refund_id:
+        lines.append(f"Refunded: {payment.refund_id} (charge {payment.transaction_id})")
+    elif payment.transaction_id:
+        lines.append(f"Paid by card: {payment.transaction_id}")
+    else:
+        lines.append(f"Payment: {payment.method}")
+    if order.estimated_ready_at and not order.is_final:
+        lines.append(f"Ready by about {_clock(order.estimated_ready_at)}")
+    if last.notes:
+        lines.append(f"Last note ({last.by}): {last.notes}")
+    return "\n\n".join(lines)
