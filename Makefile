@@ -34,11 +34,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Payloads are encrypted with a development key made on the first run in $(DATA)/encryption.keys (where a
+# worker started by hand finds it too; PIZZERIA_ENCRYPTION_KEYS overrides it). The UI decodes them through
+# the API's codec endpoint, which here serves callers on loopback without a token.
 run: $(STAMP)
 	@mkdir -p $(DATA)
-	@trap 'kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
+	@[ -s $(DATA)/encryption.keys ] || (umask 077; $(BIN)/python -m workflows.payload_codec dev-$$(date +%Y%m%d) > $(DATA)/encryption.keys)
+	@export PIZZERIA_ENCRYPTION_KEYS_FILE="$(DATA)/encryption.keys" \
+		PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN="$${PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN:-true}" \
+		PIZZERIA_CODEC_CORS_ORIGINS="$${PIZZERIA_CODEC_CORS_ORIGINS:-http://localhost:$(PIZZERIA_TEMPORAL_UI_PORT),http://127.0.0.1:$(PIZZERIA_TEMPORAL_UI_PORT)}"; \
+	trap 'kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
 	$(BIN)/temporal server start-dev --ip 127.0.0.1 \
 		--port $(PIZZERIA_TEMPORAL_PORT) --ui-port $(PIZZERIA_TEMPORAL_UI_PORT) \
+		--ui-codec-endpoint http://127.0.0.1:$(PIZZERIA_API_PORT)/codec \
 		--http-port $(PIZZERIA_TEMPORAL_HTTP_PORT) --metrics-port $(PIZZERIA_TEMPORAL_METRICS_PORT) \
 		--db-filename $(DATA)/temporal.db $(SEARCH_ATTRIBUTES) \
 		$(TEMPORAL_TUNING) --log-level warn & \
@@ -51,6 +59,12 @@ run: $(STAMP)
 	echo "  API           http://127.0.0.1:$(PIZZERIA_API_PORT)/api/menu"; \
 	echo "  API docs      http://127.0.0.1:$(PIZZERIA_API_PORT)/docs"; \
 	echo "  Temporal UI   http://127.0.0.1:$(PIZZERIA_TEMPORAL_UI_PORT)"; \
+	if [ -n "$${PIZZERIA_ENCRYPTION_KEYS:-}" ]; then echo "  Payloads      encrypted with the keys in PIZZERIA_ENCRYPTION_KEYS"; \
+	else echo "  Payloads      encrypted with the dev key in $(DATA)/encryption.keys"; fi; \
+	echo "  Codec server  http://127.0.0.1:$(PIZZERIA_API_PORT)/codec (the UI decodes payloads through it;"; \
+	if [ "$$PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN" = true ]; then \
+		echo "                callers on loopback need no token here: development only)"; \
+	else echo "                a staff token is required)"; fi; \
 	if [ -z "$${PIZZERIA_JWT_SECRET:-}" ]; then echo "  JWT secret    the built-in dev secret (set PIZZERIA_JWT_SECRET in production)"; fi; \
 	echo "  Staff token   $$($(BIN)/python -m api.auth --sub mario --roles kitchen,manager)"; \
 	echo "                (kitchen + manager, 12 h; mint another: $(BIN)/python -m api.auth --help)"; \

@@ -2,13 +2,16 @@
 
 import re
 import sys
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from workflows.payload_codec import parse_keys
 
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")  # alphanumeric sender id, where a country allows it
@@ -44,6 +47,14 @@ class Settings(BaseSettings):
     kitchen_sla_seconds: int = Field(2700, gt=0)
     # How long POST /api/orders waits for the order to be confirmed before answering 503.
     confirm_timeout_seconds: float = Field(10.0, gt=0, le=60)
+    # id:base64-key pairs, newest first; set, every payload in Temporal is encrypted (workflows/payload_codec.py).
+    # Unset, they are read from encryption_keys_file when it exists (make run writes a dev key there).
+    encryption_keys: SecretStr | None = None
+    encryption_keys_file: Path = Path("data/encryption.keys")
+    # Web origins (the Temporal UI) allowed to call the codec endpoint from a browser.
+    codec_cors_origins: str = "http://localhost:8233,http://127.0.0.1:8233"
+    # Development only (make run): the codec endpoint serves callers on loopback without a staff token.
+    codec_loopback_without_token: bool = False
 
     @field_validator("temporal_address")
     @classmethod
@@ -86,6 +97,46 @@ class Settings(BaseSettings):
         if value and not (E164.fullmatch(value) or SENDER_ID.fullmatch(value)):
             raise ValueError(f"must be a phone number in E.164 form such as +15550001111, not {value!r}")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys_from_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("encryption_keys"):
+            return data
+        path = Path(data.get("encryption_keys_file") or cls.model_fields["encryption_keys_file"].default)
+        if path.is_file():
+            try:
+                data = {**data, "encryption_keys": path.read_text().strip()}
+                parse_keys(data["encryption_keys"])
+            except (OSError, ValueError) as err:
+                raise ValueError(f"PIZZERIA_ENCRYPTION_KEYS_FILE: {path}: {err}") from None
+        return data
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        parse_keys(value.get_secret_value())
+        return value
+
+    @field_validator("codec_cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in (part.strip() for part in value.split(",") if part.strip()):
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+                raise ValueError(f"must be comma-separated origins such as http://localhost:8233, not {origin!r}")
+        return value
+
+    @property
+    def encryption_key_ring(self) -> dict[str, bytes] | None:
+        """The named keys, newest first, or None when payloads are not encrypted."""
+        return parse_keys(self.encryption_keys.get_secret_value()) if self.encryption_keys else None
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip().rstrip("/") for origin in self.codec_cors_origins.split(",") if origin.strip()]
 
     @field_validator("database_url")
     @classmethod

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.console_notifier import ConsoleNotifier
@@ -24,6 +23,7 @@ from activities.stripe_payments import StripePayments
 from activities.twilio_notifier import TwilioNotifier
 from settings import Settings, load_settings
 from workflows.order_workflow import OrderWorkflow
+from workflows.payload_codec import data_converter
 
 log = logging.getLogger("pizzeria.worker")
 RECONNECT_SECONDS = 2.0
@@ -69,12 +69,19 @@ def build_worker(client: Client, settings: Settings, payments: PaymentGateway, t
     )
 
 
+def _sealing(settings: Settings) -> str:
+    ring = settings.encryption_key_ring
+    return f"encrypted with key {next(iter(ring))!r}" if ring else "NOT encrypted (set PIZZERIA_ENCRYPTION_KEYS)"
+
+
 async def connect(settings: Settings, stop: asyncio.Event) -> Client | None:
     """Connect to Temporal, waiting for it to come up; None if told to stop first."""
     while not stop.is_set():
         try:
             return await Client.connect(
-                settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                data_converter=data_converter(settings.encryption_key_ring),
             )
         except RuntimeError as err:  # the SDK's "Failed client connect"
             log.warning("Temporal at %s is not reachable yet (%s); retrying", settings.temporal_address, err)
@@ -96,11 +103,12 @@ async def serve(settings: Settings) -> None:
             return
         async with build_worker(client, settings, payments, texts):
             log.info(
-                "worker polling task queue %s on %s (payments: %s, texts: %s)",
+                "worker polling task queue %s on %s (payments: %s, texts: %s, payloads: %s)",
                 settings.task_queue,
                 settings.temporal_address,
                 settings.payments,
                 settings.notifier,
+                _sealing(settings),
             )
             await stop.wait()
             log.info("worker stopping")

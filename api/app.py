@@ -1,5 +1,6 @@
 """The FastAPI app: `uvicorn api.app:app`. It starts, updates and queries workflows; it never runs the saga."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -7,17 +8,20 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.database import create_schema, make_engine
 from activities.menu_store import MenuStore
 from activities.order_store import OrderStore
-from api import analytics, health, kitchen, menu, orders
+from api import analytics, codec, health, kitchen, menu, orders
+from api.codec import CodecCORS
 from api.order_workflows import OrderWorkflows
 from api.problems import install_problem_handlers, problem_response
 from settings import Settings, load_settings
+from workflows.payload_codec import data_converter
 
+log = logging.getLogger("pizzeria.api")
 MAX_BODY_BYTES = 64 * 1024
+CODEC_MAX_BODY_BYTES = 4 * 1024 * 1024  # a batch of payloads from the Temporal UI; each may be up to 2 MB
 
 
 class EdgeMiddleware:
@@ -31,9 +35,10 @@ class EdgeMiddleware:
             path: str = scope["path"]
             if len(path) > 1 and path.endswith("/"):
                 scope = {**scope, "path": path.rstrip("/") or "/", "raw_path": None}
+            limit = CODEC_MAX_BODY_BYTES if path.startswith(codec.PREFIX) else MAX_BODY_BYTES
             length = dict(scope["headers"]).get(b"content-length", b"0")
-            if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-                detail = f"the body must be at most {MAX_BODY_BYTES} bytes with a valid Content-Length"
+            if not length.isdigit() or int(length) > limit:
+                detail = f"the body must be at most {limit} bytes with a valid Content-Length"
                 await problem_response(413, detail, "body-too-large")(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -42,16 +47,21 @@ class EdgeMiddleware:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API, wired to Temporal and the database named by the settings."""
     settings = settings or load_settings()
+    converter = data_converter(settings.encryption_key_ring)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.codec_loopback_without_token:
+            log.warning("the codec endpoint serves callers on loopback without a token: for development only")
+        if converter.payload_codec is None:
+            log.warning("payloads go to Temporal unencrypted: set PIZZERIA_ENCRYPTION_KEYS")
         engine = make_engine(settings.database_url)
         await run_in_threadpool(create_schema, engine)
         # Lazy: the API starts (and /healthz says 503) while Temporal is still coming up.
         client = await Client.connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=converter,
             lazy=True,
         )
         app.state.client = client
@@ -69,9 +79,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.settings = settings
+    app.state.payload_codec = converter.payload_codec
     install_problem_handlers(app)
-    for module in (menu, orders, kitchen, analytics, health):
+    for module in (menu, orders, kitchen, analytics, health, codec):
         app.include_router(module.router)
+    app.add_middleware(CodecCORS, origins=settings.cors_origins)
     app.add_middleware(EdgeMiddleware)
     return app
 

@@ -32,7 +32,7 @@ class Staff:
         return role in self.roles or MANAGER in self.roles
 
 
-def _unauthorized(detail: str) -> ProblemError:
+def unauthorized(detail: str) -> ProblemError:
     return ProblemError(401, detail, "unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -41,14 +41,14 @@ def verify_token(token: str, secret: str) -> Staff:
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
     except jwt.ExpiredSignatureError:
-        raise _unauthorized("the token has expired") from None
+        raise unauthorized("the token has expired") from None
     except jwt.InvalidSignatureError:
-        raise _unauthorized("the token's signature is not valid") from None
+        raise unauthorized("the token's signature is not valid") from None
     except jwt.PyJWTError as err:
-        raise _unauthorized(f"the token is not valid: {err}") from None
+        raise unauthorized(f"the token is not valid: {err}") from None
     roles = claims.get("roles", [])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles) or not isinstance(claims["sub"], str):
-        raise _unauthorized("the token's sub must be a string and its roles a list of strings")
+        raise unauthorized("the token's sub must be a string and its roles a list of strings")
     return Staff(claims["sub"], frozenset(roles))
 
 
@@ -59,7 +59,7 @@ def mint_token(secret: str, sub: str, roles: list[str], ttl_seconds: int = 12 * 
 
 def _staff(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Staff:
     if credentials is None:
-        raise _unauthorized("a staff token is required (Authorization: Bearer <JWT>)")
+        raise unauthorized("a staff token is required (Authorization: Bearer <JWT>)")
     settings: Settings = request.app.state.settings
     return verify_token(credentials.credentials, settings.jwt_secret)
 

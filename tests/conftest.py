@@ -28,6 +28,7 @@ from settings import Settings
 from tests.peers import StripePeer, TwilioPeer
 from worker import build_worker
 from workflows.order_contract import SEARCH_ATTRIBUTES
+from workflows.payload_codec import data_converter, new_key_entry
 
 BIN = Path(sys.prefix) / "bin"
 # The dev server's defaults poll its queues 20 times a second; these make it answer in milliseconds.
@@ -48,6 +49,8 @@ SEARCH_ATTRIBUTE_FLAGS = [
         f"{key.name}={IndexedValueType.Name(key.indexed_value_type).title().split('_')[-1]}",
     )
 ]
+# Tests run with payloads encrypted, as `make run` and production do.
+ENCRYPTION_KEYS = new_key_entry("tests-newest") + "," + new_key_entry("tests-older")
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 
 
@@ -162,6 +165,8 @@ def stack_settings(env: WorkflowEnvironment, db_path: Path, **overrides: object)
         "task_queue": f"orders-{uuid.uuid4()}",
         "database_url": f"sqlite:///{db_path}",
         "jwt_secret": SECRET,
+        "encryption_keys": ENCRYPTION_KEYS,
+        "encryption_keys_file": db_path.parent / "no-such.keys",  # never a developer's data/encryption.keys
     }
     values.update(overrides)
     return Settings(**values)
@@ -205,14 +210,20 @@ async def running_stack(
     settings = stack_settings(env, db_path, **overrides)
     payments, texts = payments or FakePayments(), texts or RecordingNotifier()
     app = create_app(settings)
+    # The worker's client, on the test server's connection: it encrypts as the settings say.
+    client = Client(
+        env.client.service_client,
+        namespace=env.client.namespace,
+        data_converter=data_converter(settings.encryption_key_ring),
+    )
     async with AsyncExitStack() as stack:
         if worker:
-            await stack.enter_async_context(build_worker(env.client, settings, payments, texts))
+            await stack.enter_async_context(build_worker(client, settings, payments, texts))
         await stack.enter_async_context(app.router.lifespan_context(app))
         http = await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pizzeria.test")
         )
-        yield Stack(settings, env.client, http, payments, texts)
+        yield Stack(settings, client, http, payments, texts)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from settings import DEV_JWT_SECRET, load_settings
+from workflows.payload_codec import new_key_entry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,6 +52,12 @@ def test_the_defaults_need_no_account_key_or_network(monkeypatch):
         ({"PIZZERIA_STRIPE_CURRENCY": "dollars"}, "PIZZERIA_STRIPE_CURRENCY"),
         ({"PIZZERIA_STRIPE_CURRENCY": "JPY"}, "PIZZERIA_STRIPE_CURRENCY"),
         ({"TWILIO_FROM_NUMBER": "555-1234"}, "TWILIO_FROM_NUMBER"),
+        ({"PIZZERIA_ENCRYPTION_KEYS": "k1:AAAA"}, "PIZZERIA_ENCRYPTION_KEYS"),
+        ({"PIZZERIA_ENCRYPTION_KEYS": "no-colon-here"}, "PIZZERIA_ENCRYPTION_KEYS"),
+        ({"PIZZERIA_ENCRYPTION_KEYS_FILE": "pyproject.toml"}, "PIZZERIA_ENCRYPTION_KEYS_FILE"),
+        ({"PIZZERIA_CODEC_CORS_ORIGINS": "localhost:8233"}, "PIZZERIA_CODEC_CORS_ORIGINS"),
+        ({"PIZZERIA_CODEC_CORS_ORIGINS": "http://ui.example/path"}, "PIZZERIA_CODEC_CORS_ORIGINS"),
+        ({"PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN": "perhaps"}, "PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN"),
     ],
 )
 def test_a_bad_or_missing_variable_stops_the_worker_with_one_line_naming_it(variables, named):
@@ -99,6 +106,26 @@ def test_a_secret_never_appears_in_the_error_that_names_it(monkeypatch):
         load_settings()
     assert str(stopped.value).startswith("configuration error: STRIPE_API_KEY: must be a Stripe secret key")
     assert "do_not_print_me" not in str(stopped.value)
+
+
+def test_a_key_of_the_wrong_length_is_refused_without_printing_it(monkeypatch):
+    monkeypatch.setenv("PIZZERIA_ENCRYPTION_KEYS", "k1:c2VjcmV0LWtleS1tYXRlcmlhbA==")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings()
+    assert (
+        str(stopped.value)
+        == "configuration error: PIZZERIA_ENCRYPTION_KEYS: key 'k1' must be 32 bytes (AES-256), not 19"
+    )
+
+
+def test_encryption_keys_come_from_the_keys_file_unless_the_variable_is_set(monkeypatch, tmp_path):
+    monkeypatch.delenv("PIZZERIA_ENCRYPTION_KEYS", raising=False)
+    monkeypatch.setenv("PIZZERIA_ENCRYPTION_KEYS_FILE", str(tmp_path / "encryption.keys"))
+    assert load_settings().encryption_key_ring is None  # no file: payloads are not encrypted
+    (tmp_path / "encryption.keys").write_text(new_key_entry("from-file") + "\n")
+    assert list(load_settings().encryption_key_ring or {}) == ["from-file"]
+    monkeypatch.setenv("PIZZERIA_ENCRYPTION_KEYS", f"{new_key_entry('new')},{new_key_entry('old')}")
+    assert list(load_settings().encryption_key_ring or {}) == ["new", "old"]
 
 
 def test_provider_settings_are_read_with_their_documented_names(monkeypatch):

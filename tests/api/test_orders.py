@@ -573,7 +573,7 @@ async def test_without_a_worker_an_order_answers_503_and_repeating_it_later_plac
         assert problem["detail"]
 
         payments = FakePayments()
-        async with build_worker(temporal_env.client, alone.settings, payments, RecordingNotifier()):
+        async with build_worker(alone.client, alone.settings, payments, RecordingNotifier()):
             repeated = await eventually(lambda: _placed_or_none(alone, key), timeout=15)
 
             assert repeated.status_code in (200, 201), repeated.text

@@ -30,7 +30,7 @@ async def step_summaries(client: Client, order_id: str) -> list[tuple[str, str]]
     async for event in client.get_workflow_handle(workflow_id(order_id)).fetch_history_events():
         if event.event_type in STEPS:
             summary = event.user_metadata.summary if event.HasField("user_metadata") else None
-            text = client.data_converter.payload_converter.from_payload(summary, str) if summary else ""
+            text = (await client.data_converter.decode([summary], [str]))[0] if summary else ""
             steps.append((EventType.Name(event.event_type).removeprefix("EVENT_TYPE_"), text))
     return steps
 

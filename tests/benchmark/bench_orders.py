@@ -57,6 +57,7 @@ from tests.conftest import (
     SEARCH_ATTRIBUTE_FLAGS,
     order_body,
 )  # the Makefile's TEMPORAL_TUNING, flag for flag
+from workflows.payload_codec import new_key_entry
 
 JWT_SECRET = "a-benchmark-secret-that-is-long-enough-for-hs256"
 ORDER_BODY = order_body()
@@ -546,6 +547,7 @@ async def start_pizzeria(procs: Processes, workdir: Path, address: str) -> tuple
         "PIZZERIA_TASK_QUEUE": f"bench-orders-{uuid.uuid4()}",
         "PIZZERIA_DATABASE_URL": f"sqlite:///{workdir / 'pizzeria.db'}",
         "PIZZERIA_JWT_SECRET": JWT_SECRET,
+        "PIZZERIA_ENCRYPTION_KEYS": new_key_entry("bench"),  # as in production: every payload encrypted
         "PYTHONUNBUFFERED": "1",
     }
     procs.start("worker", [sys.executable, "worker.py"], env)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import free_port
+from tests.conftest import ENCRYPTION_KEYS, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,6 +77,7 @@ def processes(request: pytest.FixtureRequest, temporal_env: WorkflowEnvironment,
         "PIZZERIA_DATABASE_URL": database_url,
         "PIZZERIA_JWT_SECRET": "an-end-to-end-secret-long-enough-for-hs256",
         "PIZZERIA_CONFIRM_TIMEOUT_SECONDS": "3",
+        "PIZZERIA_ENCRYPTION_KEYS": ENCRYPTION_KEYS,
     }
     running = Processes(env, f"http://127.0.0.1:{port}", tmp_path)
     log = open(tmp_path / "api.log", "a")  # noqa: SIM115 - the process keeps it

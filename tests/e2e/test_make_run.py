@@ -3,6 +3,7 @@
 import os
 import signal
 import socket
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import free_port
+from workflows.payload_codec import parse_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,6 +52,13 @@ def test_make_run_serves_the_api_and_the_temporal_ui_and_ctrl_c_stops_all_three(
         banner = (tmp_path / "make-run.log").read_text()
         assert f"{api}/docs" in banner and ui in banner and "Staff token   ey" in banner
         assert (tmp_path / "temporal.db").exists()
+        # Payloads are encrypted with a dev key of its own, and the UI decodes them through the API.
+        assert f"encrypted with the dev key in {tmp_path}/encryption.keys" in banner
+        assert list(parse_keys((tmp_path / "encryption.keys").read_text().strip()))
+        assert stat.S_IMODE((tmp_path / "encryption.keys").stat().st_mode) == 0o600
+        assert f"Codec server  {api}/codec" in banner and "callers on loopback need no token" in banner
+        assert httpx.get(f"{ui}/api/v1/settings").json()["Codec"]["Endpoint"] == f"{api}/codec"
+        assert httpx.post(f"{api}/codec/decode", json={"payloads": []}).status_code == 200
 
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         make.wait(30)

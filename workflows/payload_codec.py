@@ -1,0 +1,118 @@
+"""Customer data never reaches Temporal's storage in the clear: every payload is sealed with AES-GCM.
+
+Workflow input, activity arguments and results, signals, updates, queries, memo and the UI's
+summaries all pass through the codec. Keys are named; a sealed payload carries its key's name,
+so any listed key opens it and keys can be rotated (newest first: the first one seals).
+Search attributes and workflow ids are not payloads: they must never hold customer data.
+
+`python -m workflows.payload_codec [key-id]` prints a new key entry.
+"""
+
+import base64
+import binascii
+import dataclasses
+import os
+import re
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, PayloadCodec
+
+ENCODING = b"binary/encrypted"
+KEY_ID = "encryption-key-id"
+KEY_BYTES = 32  # AES-256
+NONCE_BYTES = 12
+KEY_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class PayloadKeyError(ValueError):
+    """A payload that cannot be opened with the configured keys."""
+
+
+def decode_base64(text: str) -> bytes:
+    """Standard or URL-safe base64, padded or not; binascii.Error when it is neither."""
+    return base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True)
+
+
+def parse_keys(text: str) -> dict[str, bytes]:
+    """`id:base64-key,id:base64-key`, newest first, into named keys; ValueError naming what is wrong."""
+    keys: dict[str, bytes] = {}
+    for number, entry in enumerate((part.strip() for part in text.split(",")), start=1):
+        key_id, sep, encoded = entry.partition(":")
+        if not sep or not KEY_NAME.fullmatch(key_id):
+            raise ValueError(
+                f"entry {number} must be key-id:base64-key, the id made of letters, digits, '.', '_' or '-'"
+            )
+        if key_id in keys:
+            raise ValueError(f"key id {key_id!r} is listed twice")
+        try:
+            key = decode_base64(encoded)
+        except binascii.Error:
+            raise ValueError(f"key {key_id!r} is not base64") from None
+        if len(key) != KEY_BYTES:
+            raise ValueError(f"key {key_id!r} must be {KEY_BYTES} bytes (AES-256), not {len(key)}")
+        keys[key_id] = key
+    return keys
+
+
+def new_key_entry(key_id: str) -> str:
+    """A fresh random key, as an entry of PIZZERIA_ENCRYPTION_KEYS."""
+    return f"{key_id}:{base64.b64encode(AESGCM.generate_key(bit_length=KEY_BYTES * 8)).decode()}"
+
+
+class EncryptionCodec(PayloadCodec):
+    """Seals payloads with the newest key; opens them with whichever key they name."""
+
+    def __init__(self, keys: dict[str, bytes]) -> None:
+        if not keys:
+            raise ValueError("at least one key is needed")
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
+        self._newest = next(iter(keys))
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self.seal(payload) for payload in payloads]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self.open(payload) for payload in payloads]
+
+    def seal(self, payload: Payload) -> Payload:
+        key_id = self._newest
+        nonce = os.urandom(NONCE_BYTES)
+        # The key's name is authenticated too: a payload relabelled with another key fails to open.
+        sealed = self._ciphers[key_id].encrypt(nonce, payload.SerializeToString(), key_id.encode())
+        return Payload(metadata={"encoding": ENCODING, KEY_ID: key_id.encode()}, data=nonce + sealed)
+
+    def open(self, payload: Payload) -> Payload:
+        if payload.metadata.get("encoding") != ENCODING:
+            return payload  # written before encryption was turned on
+        key_id = payload.metadata.get(KEY_ID, b"").decode(errors="replace")
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            known = ", ".join(self._ciphers)
+            raise PayloadKeyError(
+                f"payload sealed with key {key_id!r}, which PIZZERIA_ENCRYPTION_KEYS does not list (it has: {known})"
+            )
+        try:
+            opened = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], key_id.encode())
+        except InvalidTag:
+            raise PayloadKeyError(f"payload sealed with key {key_id!r} does not open: it was altered") from None
+        return Payload.FromString(opened)
+
+
+def data_converter(keys: dict[str, bytes] | None) -> DataConverter:
+    """The pizzeria's data converter: pydantic models as JSON, sealed when keys are given."""
+    if not keys:
+        return pydantic_data_converter
+    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keys))
+
+
+if __name__ == "__main__":
+    name = sys.argv[1] if len(sys.argv) > 1 else f"key-{datetime.now(UTC):%Y%m%d}"
+    if not KEY_NAME.fullmatch(name):
+        sys.exit(f"a key id is 1-64 letters, digits, '.', '_' or '-', not {name!r}")
+    print(new_key_entry(name))
