@@ -10,6 +10,7 @@ PIZZERIA_TEMPORAL_PORT ?= 7233
 PIZZERIA_TEMPORAL_UI_PORT ?= 8233
 PIZZERIA_TEMPORAL_HTTP_PORT ?= 7243
 PIZZERIA_TEMPORAL_METRICS_PORT ?= 7244
+PIZZERIA_WORKER_METRICS_PORT ?= 7245
 export PIZZERIA_TEMPORAL_ADDRESS ?= 127.0.0.1:$(PIZZERIA_TEMPORAL_PORT)
 
 # The dev server's defaults wait ~40 ms per workflow task here; these flags make it answer in milliseconds.
@@ -42,6 +43,7 @@ run: $(STAMP)
 	@[ -s $(DATA)/encryption.keys ] || (umask 077; $(BIN)/python -m workflows.payload_codec dev-$$(date +%Y%m%d) > $(DATA)/encryption.keys)
 	@export PIZZERIA_ENCRYPTION_KEYS_FILE="$(DATA)/encryption.keys" \
 		PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN="$${PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN:-true}" \
+		PIZZERIA_WORKER_METRICS_ADDRESS="127.0.0.1:$(PIZZERIA_WORKER_METRICS_PORT)" \
 		PIZZERIA_CODEC_CORS_ORIGINS="$${PIZZERIA_CODEC_CORS_ORIGINS:-http://localhost:$(PIZZERIA_TEMPORAL_UI_PORT),http://127.0.0.1:$(PIZZERIA_TEMPORAL_UI_PORT)}"; \
 	trap 'kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
 	$(BIN)/temporal server start-dev --ip 127.0.0.1 \
@@ -65,6 +67,8 @@ run: $(STAMP)
 	if [ "$$PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN" = true ]; then \
 		echo "                callers on loopback need no token here: development only)"; \
 	else echo "                a staff token is required)"; fi; \
+	echo "  Metrics       API http://127.0.0.1:$(PIZZERIA_API_PORT)/metrics, worker http://127.0.0.1:$(PIZZERIA_WORKER_METRICS_PORT)/metrics,"; \
+	echo "                Temporal http://127.0.0.1:$(PIZZERIA_TEMPORAL_METRICS_PORT)/metrics"; \
 	if [ -z "$${PIZZERIA_JWT_SECRET:-}" ]; then echo "  JWT secret    the built-in dev secret (set PIZZERIA_JWT_SECRET in production)"; fi; \
 	echo "  Staff token   $$($(BIN)/python -m api.auth --sub mario --roles kitchen,manager)"; \
 	echo "                (kitchen + manager, 12 h; mint another: $(BIN)/python -m api.auth --help)"; \

@@ -55,10 +55,14 @@ class Settings(BaseSettings):
     codec_cors_origins: str = "http://localhost:8233,http://127.0.0.1:8233"
     # Development only (make run): the codec endpoint serves callers on loopback without a staff token.
     codec_loopback_without_token: bool = False
+    # host:port where a worker serves Prometheus metrics (the SDK's and the orders'); unset, it serves none.
+    worker_metrics_address: str | None = None
 
-    @field_validator("temporal_address")
+    @field_validator("temporal_address", "worker_metrics_address")
     @classmethod
-    def _host_and_port(cls, value: str) -> str:
+    def _host_and_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536 or any(c.isspace() for c in host):
             raise ValueError(f"must be host:port, e.g. localhost:7233, not {value!r}")

@@ -4,10 +4,12 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.console_notifier import ConsoleNotifier
@@ -22,6 +24,7 @@ from activities.store_activities import StoreActivities
 from activities.stripe_payments import StripePayments
 from activities.twilio_notifier import TwilioNotifier
 from settings import Settings, load_settings
+from workflows.order_metrics import READY_BUCKETS, READY_SECONDS
 from workflows.order_workflow import OrderWorkflow
 from workflows.payload_codec import data_converter
 
@@ -74,7 +77,23 @@ def _sealing(settings: Settings) -> str:
     return f"encrypted with key {next(iter(ring))!r}" if ring else "NOT encrypted (set PIZZERIA_ENCRYPTION_KEYS)"
 
 
-async def connect(settings: Settings, stop: asyncio.Event) -> Client | None:
+def runtime(settings: Settings) -> Runtime:
+    """The SDK's runtime; it serves Prometheus metrics when PIZZERIA_WORKER_METRICS_ADDRESS is set."""
+    if not settings.worker_metrics_address:
+        return Runtime.default()
+    prometheus = PrometheusConfig(
+        bind_address=settings.worker_metrics_address,
+        counters_total_suffix=True,
+        durations_as_seconds=True,
+        histogram_bucket_overrides={READY_SECONDS: READY_BUCKETS},
+    )
+    try:
+        return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+    except ValueError as err:  # the address is taken or malformed
+        sys.exit(f"configuration error: PIZZERIA_WORKER_METRICS_ADDRESS: {err}")
+
+
+async def connect(settings: Settings, stop: asyncio.Event, sdk: Runtime | None = None) -> Client | None:
     """Connect to Temporal, waiting for it to come up; None if told to stop first."""
     while not stop.is_set():
         try:
@@ -82,6 +101,7 @@ async def connect(settings: Settings, stop: asyncio.Event) -> Client | None:
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
                 data_converter=data_converter(settings.encryption_key_ring),
+                runtime=sdk or Runtime.default(),
             )
         except RuntimeError as err:  # the SDK's "Failed client connect"
             log.warning("Temporal at %s is not reachable yet (%s); retrying", settings.temporal_address, err)
@@ -92,23 +112,25 @@ async def connect(settings: Settings, stop: asyncio.Event) -> Client | None:
 
 async def serve(settings: Settings) -> None:
     """Poll until SIGINT or SIGTERM, then finish the tasks in hand and stop."""
+    sdk = runtime(settings)
     payments, texts = payment_gateway(settings), notifier(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        client = await connect(settings, stop)
+        client = await connect(settings, stop, sdk)
         if client is None:
             return
         async with build_worker(client, settings, payments, texts):
             log.info(
-                "worker polling task queue %s on %s (payments: %s, texts: %s, payloads: %s)",
+                "worker polling task queue %s on %s (payments: %s, texts: %s, payloads: %s, metrics: %s)",
                 settings.task_queue,
                 settings.temporal_address,
                 settings.payments,
                 settings.notifier,
                 _sealing(settings),
+                f"http://{settings.worker_metrics_address}/metrics" if settings.worker_metrics_address else "off",
             )
             await stop.wait()
             log.info("worker stopping")

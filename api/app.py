@@ -12,8 +12,9 @@ from temporalio.client import Client
 from activities.database import create_schema, make_engine
 from activities.menu_store import MenuStore
 from activities.order_store import OrderStore
-from api import analytics, codec, health, kitchen, menu, orders
+from api import analytics, codec, health, kitchen, menu, metrics, orders
 from api.codec import CodecCORS
+from api.metrics import ApiMetrics, MetricsMiddleware
 from api.order_workflows import OrderWorkflows
 from api.problems import install_problem_handlers, problem_response
 from settings import Settings, load_settings
@@ -80,9 +81,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.payload_codec = converter.payload_codec
+    app.state.metrics = ApiMetrics()
     install_problem_handlers(app)
-    for module in (menu, orders, kitchen, analytics, health, codec):
+    for module in (menu, orders, kitchen, analytics, health, codec, metrics):
         app.include_router(module.router)
+    # Innermost: it sees the route a request matched (Edge may have rewritten the path first).
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(CodecCORS, origins=settings.cors_origins)
     app.add_middleware(EdgeMiddleware)
     return app

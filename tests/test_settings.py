@@ -1,6 +1,7 @@
 """Configuration is read once; a bad value stops the process with one line naming the variable."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +59,7 @@ def test_the_defaults_need_no_account_key_or_network(monkeypatch):
         ({"PIZZERIA_CODEC_CORS_ORIGINS": "localhost:8233"}, "PIZZERIA_CODEC_CORS_ORIGINS"),
         ({"PIZZERIA_CODEC_CORS_ORIGINS": "http://ui.example/path"}, "PIZZERIA_CODEC_CORS_ORIGINS"),
         ({"PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN": "perhaps"}, "PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN"),
+        ({"PIZZERIA_WORKER_METRICS_ADDRESS": "9464"}, "PIZZERIA_WORKER_METRICS_ADDRESS"),
     ],
 )
 def test_a_bad_or_missing_variable_stops_the_worker_with_one_line_naming_it(variables, named):
@@ -69,6 +71,22 @@ def test_a_bad_or_missing_variable_stops_the_worker_with_one_line_naming_it(vari
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("configuration error: ") and named in lines[0]
+
+
+def test_a_worker_whose_metrics_port_is_taken_stops_with_one_line_naming_the_variable():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        env = {**os.environ, "PIZZERIA_WORKER_METRICS_ADDRESS": address}
+        done = subprocess.run(
+            [sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+        )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "configuration error: PIZZERIA_WORKER_METRICS_ADDRESS: Failed starting Prometheus exporter: "
+        "Address already in use (os error 98)"
+    ]
 
 
 def test_a_bad_variable_stops_the_api_before_it_serves():

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         Rejection,
         StaffNote,
     )
+    from workflows.order_metrics import record_status
     from workflows.order_story import current_details
 
 # The local database while placing: quick steps, retried for ten minutes before the saga gives up.
@@ -119,6 +120,7 @@ class OrderWorkflow:
 
     @workflow.run
     async def run(self, start: OrderStart) -> OrderResult:
+        self._record(OrderStatus.RECEIVED)
         if workflow.info().typed_search_attributes.get(ORDER_STATUS) is None:  # started by hand, not by the API
             request = start.request
             self._pending_attrs += [
@@ -347,12 +349,25 @@ class OrderWorkflow:
             self._cancel = CancelRequest(by=OPS, notes="workflow cancelled in Temporal")
 
     def _set_status_attr(self, status: OrderStatus, force: bool = False) -> None:
+        """The order reached a status: tell the search attributes, the UI's details, the metrics and the log."""
         if force or status is not self._status_attr:
-            self._status_attr = status
+            before, self._status_attr = self._status_attr, status
             workflow.upsert_search_attributes([ORDER_STATUS.value_set(status.value), *self._pending_attrs])
             self._pending_attrs.clear()
             workflow.logger.info("order %s is %s", self._start.order_id, status)
+            if status is not before:
+                self._record(status, before)
         self._describe()
+
+    def _record(self, status: OrderStatus, before: OrderStatus | None = None) -> None:
+        request = self._start.request
+        labels = {"fulfilment": request.fulfilment.value, "payment_method": request.payment_method.value}
+        if status is OrderStatus.REJECTED:
+            labels["reason"] = self._rejection.kind if self._rejection else "failed"
+        if status is OrderStatus.CANCELLED and before is not None:
+            labels["stage"] = before.value  # the status it was cancelled in
+        placed_at = self._order.placed_at if self._order else None
+        record_status(workflow.metric_meter(), status, labels, placed_at, workflow.now())
 
     def _describe(self) -> None:
         """What the Temporal UI shows as the order's current details."""

@@ -29,7 +29,8 @@ def _listening(port: int) -> bool:
 
 
 def test_make_run_serves_the_api_and_the_temporal_ui_and_ctrl_c_stops_all_three(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("API", "TEMPORAL", "TEMPORAL_UI", "TEMPORAL_HTTP", "TEMPORAL_METRICS")}
+    names = ("API", "TEMPORAL", "TEMPORAL_UI", "TEMPORAL_HTTP", "TEMPORAL_METRICS", "WORKER_METRICS")
+    ports = {name: free_port() for name in names}
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIZZERIA_")}
     env.update({f"PIZZERIA_{name}_PORT": str(port) for name, port in ports.items()})
     env["PIZZERIA_DATABASE_URL"] = f"sqlite:///{tmp_path}/pizzeria.db"
@@ -59,6 +60,9 @@ def test_make_run_serves_the_api_and_the_temporal_ui_and_ctrl_c_stops_all_three(
         assert f"Codec server  {api}/codec" in banner and "callers on loopback need no token" in banner
         assert httpx.get(f"{ui}/api/v1/settings").json()["Codec"]["Endpoint"] == f"{api}/codec"
         assert httpx.post(f"{api}/codec/decode", json={"payloads": []}).status_code == 200
+        # Prometheus can scrape all three.
+        for metrics in (f"{api}/metrics", *(f"http://127.0.0.1:{ports[p]}/metrics" for p in names[-2:])):
+            assert metrics in banner and _answers(metrics), metrics
 
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         make.wait(30)
