@@ -1,11 +1,16 @@
-"""Configuration: read once from the environment at start; a bad value stops the process."""
+"""Configuration: read once from the environment at start; a bad value stops the process.
 
+Also how a process sets up its tracing from the standard OTEL_* variables.
+"""
+
+import os
 import re
 import sys
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from opentelemetry.sdk.trace import TracerProvider
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -179,3 +184,42 @@ def load_settings() -> Settings:
         if first["loc"]:
             message = f"{_variable(str(first['loc'][0]))}: {message}"
         sys.exit(f"configuration error: {message}")
+
+
+# --- tracing: the standard OTEL_* variables, off unless an exporter is named ------------------
+
+OTEL_EXPORTERS = ("otlp", "console")
+
+
+def tracer_provider(service: str) -> TracerProvider | None:
+    """A tracer provider when OTEL_TRACES_EXPORTER (or an OTLP endpoint) asks for traces, else None.
+
+    OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER, OTEL_BSP_* and OTEL_EXPORTER_OTLP_*
+    are read by OpenTelemetry itself. OTLP goes over HTTP (http/protobuf).
+    """
+    env = os.environ
+    named = [part.strip() for part in env.get("OTEL_TRACES_EXPORTER", "").split(",") if part.strip()]
+    if not named and (env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")):
+        named = ["otlp"]
+    if env.get("OTEL_SDK_DISABLED", "").lower() == "true" or not named or named == ["none"]:
+        return None
+    for exporter in named:
+        if exporter not in OTEL_EXPORTERS:
+            sys.exit(f"configuration error: OTEL_TRACES_EXPORTER: {exporter!r} is not one of otlp, console, none")
+    protocol = (
+        env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf"
+    )
+    if "otlp" in named and protocol != "http/protobuf":
+        sys.exit(f"configuration error: OTEL_EXPORTER_OTLP_PROTOCOL: only http/protobuf is supported, not {protocol!r}")
+    # Imported here: the OTLP exporter costs a process ~0.2 s to import, paid only when tracing.
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+    resource = Resource.create({} if env.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: service})
+    provider = TracerProvider(resource=resource)
+    for exporter in named:
+        provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter() if exporter == "otlp" else ConsoleSpanExporter())
+        )
+    return provider

@@ -7,8 +7,11 @@ import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -23,7 +26,7 @@ from activities.ports import Notifier, PaymentGateway
 from activities.store_activities import StoreActivities
 from activities.stripe_payments import StripePayments
 from activities.twilio_notifier import TwilioNotifier
-from settings import Settings, load_settings
+from settings import Settings, load_settings, tracer_provider
 from workflows.order_metrics import READY_BUCKETS, READY_SECONDS
 from workflows.order_workflow import OrderWorkflow
 from workflows.payload_codec import data_converter
@@ -93,15 +96,26 @@ def runtime(settings: Settings) -> Runtime:
         sys.exit(f"configuration error: PIZZERIA_WORKER_METRICS_ADDRESS: {err}")
 
 
-async def connect(settings: Settings, stop: asyncio.Event, sdk: Runtime | None = None) -> Client | None:
+def client_options(settings: Settings, tracing: TracerProvider | None = None) -> dict[str, Any]:
+    """How the worker's client talks to Temporal: namespace, payload encryption, tracing.
+
+    Traced, the workflow and each activity continue the trace of the request that started them.
+    """
+    return dict(
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings.encryption_key_ring),
+        interceptors=[TracingInterceptor(tracing.get_tracer("pizzeria.worker"))] if tracing else [],
+    )
+
+
+async def connect(
+    settings: Settings, stop: asyncio.Event, sdk: Runtime | None = None, tracing: TracerProvider | None = None
+) -> Client | None:
     """Connect to Temporal, waiting for it to come up; None if told to stop first."""
     while not stop.is_set():
         try:
             return await Client.connect(
-                settings.temporal_address,
-                namespace=settings.temporal_namespace,
-                data_converter=data_converter(settings.encryption_key_ring),
-                runtime=sdk or Runtime.default(),
+                settings.temporal_address, runtime=sdk or Runtime.default(), **client_options(settings, tracing)
             )
         except RuntimeError as err:  # the SDK's "Failed client connect"
             log.warning("Temporal at %s is not reachable yet (%s); retrying", settings.temporal_address, err)
@@ -112,14 +126,14 @@ async def connect(settings: Settings, stop: asyncio.Event, sdk: Runtime | None =
 
 async def serve(settings: Settings) -> None:
     """Poll until SIGINT or SIGTERM, then finish the tasks in hand and stop."""
-    sdk = runtime(settings)
+    sdk, tracing = runtime(settings), tracer_provider("pizzeria-worker")
     payments, texts = payment_gateway(settings), notifier(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        client = await connect(settings, stop, sdk)
+        client = await connect(settings, stop, sdk, tracing)
         if client is None:
             return
         async with build_worker(client, settings, payments, texts):
@@ -137,6 +151,8 @@ async def serve(settings: Settings) -> None:
     finally:
         await payments.aclose()
         await texts.aclose()
+        if tracing:
+            tracing.shutdown()
     log.info("worker stopped")
 
 

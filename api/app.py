@@ -6,8 +6,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from activities.database import create_schema, make_engine
 from activities.menu_store import MenuStore
@@ -17,7 +20,7 @@ from api.codec import CodecCORS
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.order_workflows import OrderWorkflows
 from api.problems import install_problem_handlers, problem_response
-from settings import Settings, load_settings
+from settings import Settings, load_settings, tracer_provider
 from workflows.payload_codec import data_converter
 
 log = logging.getLogger("pizzeria.api")
@@ -45,10 +48,15 @@ class EdgeMiddleware:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The API, wired to Temporal and the database named by the settings."""
+def create_app(settings: Settings | None = None, tracing: TracerProvider | None = None) -> FastAPI:
+    """The API, wired to Temporal and the database named by the settings.
+
+    Traced when `tracing` is given or the OTEL_* variables ask for it: each request's span is the
+    parent of its calls to Temporal, and through them of the workflow and its activities.
+    """
     settings = settings or load_settings()
     converter = data_converter(settings.encryption_key_ring)
+    tracing = tracing or tracer_provider("pizzeria-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.temporal_address,
             namespace=settings.temporal_namespace,
             data_converter=converter,
+            interceptors=[TracingInterceptor(tracing.get_tracer("pizzeria.api"))] if tracing else [],
             lazy=True,
         )
         app.state.client = client
@@ -71,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.menu = MenuStore(engine)
         yield
         engine.dispose()
+        if tracing:
+            tracing.shutdown()  # sends the spans still waiting in the batch
 
     app = FastAPI(
         title="Mario's Pizzeria",
@@ -89,6 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(CodecCORS, origins=settings.cors_origins)
     app.add_middleware(EdgeMiddleware)
+    if tracing:
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=tracing, excluded_urls="healthz,metrics,codec", exclude_spans=["receive", "send"]
+        )
     return app
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -26,9 +27,9 @@ from api.app import create_app
 from api.auth import mint_token
 from settings import Settings
 from tests.peers import StripePeer, TwilioPeer
-from worker import build_worker
+from worker import build_worker, client_options
 from workflows.order_contract import SEARCH_ATTRIBUTES
-from workflows.payload_codec import data_converter, new_key_entry
+from workflows.payload_codec import new_key_entry
 
 BIN = Path(sys.prefix) / "bin"
 # The dev server's defaults poll its queues 20 times a second; these make it answer in milliseconds.
@@ -201,21 +202,18 @@ async def running_stack(
     worker: bool = True,
     payments: PaymentGateway | None = None,
     texts: Notifier | None = None,
+    tracing: TracerProvider | None = None,
     **overrides: object,
 ):
     """A worker (unless told not to) and the API over HTTP, both wired as in production, on the test server.
 
-    Payments are fake and texts recorded unless real adapters are given.
+    Payments are fake and texts recorded unless real adapters are given; traced when given a provider.
     """
     settings = stack_settings(env, db_path, **overrides)
     payments, texts = payments or FakePayments(), texts or RecordingNotifier()
-    app = create_app(settings)
-    # The worker's client, on the test server's connection: it encrypts as the settings say.
-    client = Client(
-        env.client.service_client,
-        namespace=env.client.namespace,
-        data_converter=data_converter(settings.encryption_key_ring),
-    )
+    app = create_app(settings, tracing)
+    # The worker's client, on the test server's connection: it encrypts (and traces) as the worker's would.
+    client = Client(env.client.service_client, **client_options(settings, tracing))
     async with AsyncExitStack() as stack:
         if worker:
             await stack.enter_async_context(build_worker(client, settings, payments, texts))
