@@ -1,21 +1,36 @@
 """Configuration: read once from the environment at start; a bad value stops the process.
 
-Also how a process sets up its tracing from the standard OTEL_* variables.
+Also how a process sets up its tracing (from the standard OTEL_* variables) and its logs.
 """
 
+import functools
+import logging
 import os
 import re
 import sys
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from temporalio import activity, workflow
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
+from workflows.order_metrics import READY_BUCKETS, READY_SECONDS
 from workflows.payload_codec import parse_keys
 
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -39,14 +54,14 @@ class Settings(BaseSettings):
     task_queue: str = Field("pizzeria-orders", min_length=1)
     database_url: str = Field("sqlite:///data/pizzeria.db", min_length=1)
     api_port: int = Field(8000, ge=1, le=65535)
-    jwt_secret: str = Field(DEV_JWT_SECRET, min_length=32)
+    jwt_secret: str = Field(DEV_JWT_SECRET, min_length=32, repr=False)
     payments: Literal["fake", "stripe"] = "fake"
-    stripe_api_key: str | None = Field(None, validation_alias=_env("STRIPE_API_KEY"))
+    stripe_api_key: str | None = Field(None, validation_alias=_env("STRIPE_API_KEY"), repr=False)
     stripe_api_base: str | None = None
     stripe_currency: str = "usd"
     notifier: Literal["console", "twilio"] = "console"
     twilio_account_sid: str | None = Field(None, validation_alias=_env("TWILIO_ACCOUNT_SID"))
-    twilio_auth_token: str | None = Field(None, validation_alias=_env("TWILIO_AUTH_TOKEN"))
+    twilio_auth_token: str | None = Field(None, validation_alias=_env("TWILIO_AUTH_TOKEN"), repr=False)
     twilio_from_number: str | None = Field(None, validation_alias=_env("TWILIO_FROM_NUMBER"))
     twilio_api_base: str | None = None
     kitchen_sla_seconds: int = Field(2700, gt=0)
@@ -62,6 +77,18 @@ class Settings(BaseSettings):
     codec_loopback_without_token: bool = False
     # host:port where a worker serves Prometheus metrics (the SDK's and the orders'); unset, it serves none.
     worker_metrics_address: str | None = None
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("temporal_address", "worker_metrics_address")
     @classmethod
@@ -223,3 +250,96 @@ def tracer_provider(service: str) -> TracerProvider | None:
             BatchSpanProcessor(OTLPSpanExporter() if exporter == "otlp" else ConsoleSpanExporter())
         )
     return provider
+
+
+# --- logs: one line per event, JSON when PIZZERIA_LOG_FORMAT=json, with the order each is about ------
+
+ORDER_PREFIX = "order-"
+# The API's current request's order, for its log lines (the workflow's and activities' are known to Temporal).
+current_order: ContextVar[str | None] = ContextVar("current_order", default=None)
+
+
+class OrderContext(logging.Filter):
+    """Adds `order_id` and `workflow_id` to a line about an order, and `trace_id` to one inside a trace."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__.pop("color_message", None)  # uvicorn's coloured copy of the message
+        workflow_id = None
+        for key in ("temporal_workflow", "temporal_activity"):  # what the SDK's loggers attach
+            info = record.__dict__.pop(key, None)
+            if isinstance(info, dict):
+                workflow_id = info.get("workflow_id")
+        if workflow_id is None and activity.in_activity():
+            workflow_id = activity.info().workflow_id  # adapters log with their own loggers
+        order_id = getattr(record, "order_id", None) or current_order.get()
+        if workflow_id is None and order_id:
+            workflow_id = ORDER_PREFIX + order_id
+        if workflow_id and workflow_id.startswith(ORDER_PREFIX):
+            record.order_id, record.workflow_id = workflow_id.removeprefix(ORDER_PREFIX), workflow_id
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            record.trace_id, record.span_id = f"{span.trace_id:032x}", f"{span.span_id:016x}"
+        return True
+
+
+class _TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        order = getattr(record, "order_id", None)
+        return f"{line} [order {order}]" if order else line
+
+
+def configure_logging(settings: Settings) -> None:
+    """Send every log line of the process, the SDK's and uvicorn's too, to stderr in the configured format."""
+    if settings.log_format == "json":
+        formatter: logging.Formatter = JsonFormatter(
+            "{levelname}{name}{message}",
+            style="{",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",  # ISO 8601, UTC
+            json_ensure_ascii=False,
+        )
+    else:
+        formatter = _TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter)
+    handler.addFilter(OrderContext())
+    handler.set_name("pizzeria")
+    logging.captureWarnings(True)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "pizzeria"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    # uvicorn's lines go through the same handler; its access lines give way to the API's own, which name
+    # the route and the order.
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.access").disabled = True
+    # The ids go into fields of their own rather than onto the end of each message.
+    # (The SDK core's own lines come through the logger "temporalio.core": see sdk_runtime.)
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False
+
+
+@functools.cache  # one per process and address: a runtime owns threads of its own
+def sdk_runtime(metrics_address: str | None = None) -> Runtime:
+    """The Temporal SDK's runtime: its core's log lines go through Python logging (so they are JSON too),
+    and with an address it serves Prometheus metrics there. ValueError when the address cannot be bound.
+    """
+    forward = LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+    )
+    prometheus = (
+        PrometheusConfig(
+            bind_address=metrics_address,
+            counters_total_suffix=True,
+            durations_as_seconds=True,
+            histogram_bucket_overrides={READY_SECONDS: READY_BUCKETS},
+        )
+        if metrics_address
+        else None
+    )
+    return Runtime(telemetry=TelemetryConfig(logging=forward, metrics=prometheus))

@@ -12,7 +12,7 @@ from typing import Any
 from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import Runtime
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.console_notifier import ConsoleNotifier
@@ -26,8 +26,7 @@ from activities.ports import Notifier, PaymentGateway
 from activities.store_activities import StoreActivities
 from activities.stripe_payments import StripePayments
 from activities.twilio_notifier import TwilioNotifier
-from settings import Settings, load_settings, tracer_provider
-from workflows.order_metrics import READY_BUCKETS, READY_SECONDS
+from settings import Settings, configure_logging, load_settings, sdk_runtime, tracer_provider
 from workflows.order_workflow import OrderWorkflow
 from workflows.payload_codec import data_converter
 
@@ -82,16 +81,8 @@ def _sealing(settings: Settings) -> str:
 
 def runtime(settings: Settings) -> Runtime:
     """The SDK's runtime; it serves Prometheus metrics when PIZZERIA_WORKER_METRICS_ADDRESS is set."""
-    if not settings.worker_metrics_address:
-        return Runtime.default()
-    prometheus = PrometheusConfig(
-        bind_address=settings.worker_metrics_address,
-        counters_total_suffix=True,
-        durations_as_seconds=True,
-        histogram_bucket_overrides={READY_SECONDS: READY_BUCKETS},
-    )
     try:
-        return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+        return sdk_runtime(settings.worker_metrics_address)
     except ValueError as err:  # the address is taken or malformed
         sys.exit(f"configuration error: PIZZERIA_WORKER_METRICS_ADDRESS: {err}")
 
@@ -157,5 +148,6 @@ async def serve(settings: Settings) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(serve(load_settings()))
+    process_settings = load_settings()
+    configure_logging(process_settings)
+    asyncio.run(serve(process_settings))

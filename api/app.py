@@ -17,10 +17,10 @@ from activities.menu_store import MenuStore
 from activities.order_store import OrderStore
 from api import analytics, codec, health, kitchen, menu, metrics, orders
 from api.codec import CodecCORS
-from api.metrics import ApiMetrics, MetricsMiddleware
+from api.metrics import AccessMiddleware, ApiMetrics
 from api.order_workflows import OrderWorkflows
 from api.problems import install_problem_handlers, problem_response
-from settings import Settings, load_settings, tracer_provider
+from settings import Settings, configure_logging, load_settings, sdk_runtime, tracer_provider
 from workflows.payload_codec import data_converter
 
 log = logging.getLogger("pizzeria.api")
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
             settings.temporal_address,
             namespace=settings.temporal_namespace,
             data_converter=converter,
+            runtime=sdk_runtime(),
             interceptors=[TracingInterceptor(tracing.get_tracer("pizzeria.api"))] if tracing else [],
             lazy=True,
         )
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
     for module in (menu, orders, kitchen, analytics, health, codec, metrics):
         app.include_router(module.router)
     # Innermost: it sees the route a request matched (Edge may have rewritten the path first).
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(AccessMiddleware, metrics=app.state.metrics)
     app.add_middleware(CodecCORS, origins=settings.cors_origins)
     app.add_middleware(EdgeMiddleware)
     if tracing:
@@ -107,4 +108,7 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
     return app
 
 
-app = create_app()
+# What `uvicorn api.app:app` serves: settings read, logs set up, once.
+process_settings = load_settings()
+configure_logging(process_settings)
+app = create_app(process_settings)

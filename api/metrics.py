@@ -1,5 +1,6 @@
-"""Prometheus metrics of the API: requests by route and status, and how long they took, at `GET /metrics`."""
+"""What the API says about its requests: Prometheus metrics at `GET /metrics`, and one log line each."""
 
+import logging
 import time
 
 from fastapi import APIRouter, Request, Response
@@ -16,8 +17,11 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from settings import current_order
+
 disable_created_metrics()  # the *_created series only double what a scrape shows
 router = APIRouter(tags=["operations"])
+access_log = logging.getLogger("pizzeria.api.access")
 UNMATCHED = "unmatched"  # paths no route serves share one label, so a scan cannot blow up the series
 # POST /api/orders waits up to ~10 s for the saga; the rest answer in milliseconds.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0)
@@ -45,8 +49,10 @@ class ApiMetrics:
         )
 
 
-class MetricsMiddleware:
-    """Counts and times every request by its route's template (`/api/orders/{order_id}`), never its raw path."""
+class AccessMiddleware:
+    """Counts, times and logs every request by its route's template (`/api/orders/{order_id}`), never its raw
+    path, and names the order it was about. Neither headers nor bodies are logged: they hold tokens and
+    customers' data."""
 
     def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
         self.app = app
@@ -57,6 +63,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started, status = time.perf_counter(), 500
+        # One connection may carry many requests: each starts with no order of its own.
+        order_token = current_order.set(None)
 
         async def sending(message: Message) -> None:
             nonlocal status
@@ -67,10 +75,17 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
+            seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", UNMATCHED)
             method = scope["method"]
             self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.duration.labels(method, route).observe(time.perf_counter() - started)
+            self.metrics.duration.labels(method, route).observe(seconds)
+            order_id = scope.get("path_params", {}).get("order_id") or current_order.get()
+            current_order.reset(order_token)
+            fields = {"route": route, "status": status, "duration_ms": round(seconds * 1000, 1)}
+            if order_id:
+                fields["order_id"] = order_id
+            access_log.info("%s %s %d %.0f ms", method, scope["path"], status, seconds * 1000, extra=fields)
 
 
 @router.get(

@@ -20,6 +20,7 @@ from api.problems import Problem, ProblemError
 from domain.errors import InvalidOrder
 from domain.menu import OrderLine
 from domain.order import Order, OrderStatus
+from settings import current_order
 from workflows.order_contract import CancelRequest, PlaceOrder
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
@@ -93,6 +94,7 @@ async def place_order(
 ) -> Order:
     """Place an order: answers once it is paid and in the kitchen's queue."""
     order_id = order_id_for(idempotency_key)
+    current_order.set(order_id)  # for the request's log lines
     placement = await workflows.place(order_id, request, await run_in_threadpool(priced_lines, menu, request))
     result = placement.result
     if result.rejection and result.rejection.kind == "invalid":

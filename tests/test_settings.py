@@ -60,6 +60,8 @@ def test_the_defaults_need_no_account_key_or_network(monkeypatch):
         ({"PIZZERIA_CODEC_CORS_ORIGINS": "http://ui.example/path"}, "PIZZERIA_CODEC_CORS_ORIGINS"),
         ({"PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN": "perhaps"}, "PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN"),
         ({"PIZZERIA_WORKER_METRICS_ADDRESS": "9464"}, "PIZZERIA_WORKER_METRICS_ADDRESS"),
+        ({"PIZZERIA_LOG_FORMAT": "xml"}, "PIZZERIA_LOG_FORMAT"),
+        ({"PIZZERIA_LOG_LEVEL": "loud"}, "PIZZERIA_LOG_LEVEL"),
     ],
 )
 def test_a_bad_or_missing_variable_stops_the_worker_with_one_line_naming_it(variables, named):
