@@ -17,6 +17,7 @@ from activities.menu_store import MenuStore
 from activities.order_store import OrderStore
 from api import analytics, codec, health, kitchen, menu, metrics, orders
 from api.codec import CodecCORS
+from api.deps import RecentMenu
 from api.metrics import AccessMiddleware, ApiMetrics
 from api.order_workflows import OrderWorkflows
 from api.problems import install_problem_handlers, problem_response
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
         app.state.workflows = OrderWorkflows(client, settings)
         app.state.orders = OrderStore(engine)
         app.state.menu = MenuStore(engine)
+        app.state.recent_menu = RecentMenu(app.state.menu)
         yield
         engine.dispose()
         if tracing:

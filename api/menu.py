@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Manager
-from api.deps import MenuDep
+from api.deps import MenuDep, RecentMenuDep
 from api.problems import Problem, ProblemError
 from domain.menu import Pizza, Size, Topping
 from domain.money import cents
@@ -107,21 +107,27 @@ async def read_pizzas(menu: MenuDep) -> list[PizzaOut]:
 
 
 @router.put("/pizzas/{name}", response_model=PizzaOut, responses={**NOT_FOUND, **AUTH})
-async def change_pizza(name: ItemName, change: PizzaChange, menu: MenuDep, _: Manager) -> PizzaOut:
+async def change_pizza(
+    name: ItemName, change: PizzaChange, menu: MenuDep, recent: RecentMenuDep, _: Manager
+) -> PizzaOut:
     """Make a pizza (un)available or change its prices."""
     asked = change.prices.model_dump(exclude_none=True) if change.prices else {}
     prices = {Size(size): cents(price) for size, price in asked.items()}
     pizza = await run_in_threadpool(menu.update_pizza, name, change.available, prices)
+    recent.forget()
     if pizza is None:
         raise ProblemError(404, f"there is no pizza '{name}' on the menu", "unknown-item")
     return PizzaOut.of(pizza)
 
 
 @router.put("/toppings/{name}", response_model=ToppingOut, responses={**NOT_FOUND, **AUTH})
-async def change_topping(name: ItemName, change: ToppingChange, menu: MenuDep, _: Manager) -> ToppingOut:
+async def change_topping(
+    name: ItemName, change: ToppingChange, menu: MenuDep, recent: RecentMenuDep, _: Manager
+) -> ToppingOut:
     """Make a topping (un)available or change its price."""
     price = cents(change.price) if change.price is not None else None
     topping = await run_in_threadpool(menu.update_topping, name, change.available, price)
+    recent.forget()
     if topping is None:
         raise ProblemError(404, f"there is no topping '{name}' on the menu", "unknown-item")
     return ToppingOut.of(topping)

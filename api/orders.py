@@ -11,14 +11,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.service import RPCError
 
-from activities.menu_store import MenuStore
 from activities.order_store import OrderStore
 from api.auth import KitchenStaff
-from api.deps import MenuDep, OrderStoreDep, WorkflowsDep
+from api.deps import OrderStoreDep, RecentMenuDep, WorkflowsDep
 from api.order_workflows import OrderClosed, OrderNotFound, order_id_for
 from api.problems import Problem, ProblemError
 from domain.errors import InvalidOrder
-from domain.menu import OrderLine
+from domain.menu import Menu, OrderLine
 from domain.order import Order, OrderStatus
 from settings import current_order
 from workflows.order_contract import CancelRequest, PlaceOrder
@@ -43,10 +42,10 @@ class CancelBody(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-def priced_lines(menu: MenuStore, request: PlaceOrder) -> tuple[OrderLine, ...] | None:
-    """The order priced from today's menu, or None when the menu does not offer it (the workflow says why)."""
+def priced_lines(menu: Menu, request: PlaceOrder) -> tuple[OrderLine, ...] | None:
+    """The order priced from a recent menu, or None when that menu does not offer it (the workflow says why)."""
     try:
-        return menu.load().price_lines(request.lines())
+        return menu.price_lines(request.lines())
     except InvalidOrder:
         return None
 
@@ -88,14 +87,14 @@ async def finished_or_unknown(store: OrderStore, order_id: str, action: str) -> 
 async def place_order(
     request: PlaceOrder,
     workflows: WorkflowsDep,
-    menu: MenuDep,
+    menu: RecentMenuDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Order:
     """Place an order: answers once it is paid and in the kitchen's queue."""
     order_id = order_id_for(idempotency_key)
     current_order.set(order_id)  # for the request's log lines
-    placement = await workflows.place(order_id, request, await run_in_threadpool(priced_lines, menu, request))
+    placement = await workflows.place(order_id, request, priced_lines(await menu.get(), request))
     result = placement.result
     if result.rejection and result.rejection.kind == "invalid":
         raise ProblemError(422, result.rejection.detail, "invalid-order", order_id=order_id)

@@ -7,8 +7,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowHandle
 
-from tests.api.conftest import completed_order, eventually, move_ok, new_key
-from tests.conftest import Stack, order_body
+from tests.api.conftest import completed_order, eventually, manager_headers, move_ok, new_key
+from tests.conftest import Stack, order_body, running_stack
 from workflows.order_contract import FULFILMENT, ORDER_STATUS, ORDER_TOTAL, PAYMENT_METHOD, workflow_id
 
 CUSTOMER = tuple(order_body()[field] for field in ("customer_name", "customer_phone", "customer_address"))
@@ -127,3 +127,17 @@ async def test_the_readmes_queries_find_orders_above_an_amount_late_ones_and_tod
     cancellations = f"OrderStatus = 'cancelled' AND CloseTime >= '{today}'"
     assert await eventually(lambda: found(cancellations, cancelled["id"]))
     assert not await found(f"OrderTotal > {Decimal(big['total'])}", big["id"])
+
+
+async def test_after_a_manager_changes_a_price_the_next_orders_summary_shows_the_new_total(temporal_env, tmp_path):
+    async with running_stack(temporal_env, tmp_path / "prices.db") as shop:
+        pizza = [{"name": "hawaiian", "size": "medium"}]
+        before = await shop.placed(pizzas=pizza)
+        changed = await shop.http.put(
+            "/api/menu/pizzas/hawaiian", json={"prices": {"medium": "20.00"}}, headers=manager_headers()
+        )
+        assert changed.status_code == 200, changed.text
+        after = await shop.placed(pizzas=pizza)
+        assert after["total"] != before["total"]
+        description = await handle(shop, after["id"]).describe()
+        assert await description.static_summary() == f"#{after['id'][:8]} · 1 pizza · ${after['total']} · delivery"
