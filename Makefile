@@ -25,7 +25,7 @@ TEMPORAL_TUNING := \
 SEARCH_ATTRIBUTES := --search-attribute OrderStatus=Keyword --search-attribute OrderTotal=Double \
 	--search-attribute Fulfilment=Keyword --search-attribute PaymentMethod=Keyword
 
-.PHONY: install run test postgresql bench lint token clean
+.PHONY: install run test postgresql chromium bench lint token clean
 
 install: $(STAMP)
 
@@ -77,7 +77,7 @@ run: $(STAMP)
 	echo ""; \
 	wait
 
-test: $(STAMP) postgresql
+test: $(STAMP) postgresql chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -85,6 +85,11 @@ test: $(STAMP) postgresql
 postgresql:
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+# A test opens the Temporal UI in a real browser: Debian's Chromium (Playwright's own download cannot run here).
+chromium:
+	@command -v chromium >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # ~1,000 whole orders through the API at 20/s against a bare Temporal workflow on the same server (~4 min).
 bench: $(STAMP)

@@ -26,22 +26,25 @@ def order_summary(order_id: str, pizzas: int, total: Decimal | None, fulfilment:
     return f"#{order_id[:8]} · {_pizzas(pizzas)} · {price} · {fulfilment}"
 
 
+def _money(amount: Decimal) -> str:
+    return f"\\${amount}"  # escaped: the Temporal UI reads $…$ in Markdown as mathematics
+
+
 def order_lines(lines: Sequence[OrderLine], fulfilment: Fulfilment, payment: PaymentMethod) -> str:
-    """The order's lines and totals as a Markdown table."""
+    """The order's lines and totals, in Markdown."""
     totals = total_order(lines, fulfilment)
-    rows = [
-        f"| {line.quantity} | {line.pizza} | {line.size} | {', '.join(line.toppings) or '—'} "
-        f"| ${line.unit_price} | ${line.line_total} |"
+    items = [
+        f"- {line.quantity} x {line.pizza}, {line.size}"
+        + (f", with {', '.join(line.toppings)}" if line.toppings else "")
+        + f": {_money(line.line_total)}"
         for line in lines
     ]
     return "\n".join(
         [
-            "| qty | pizza | size | toppings | each | line |",
-            "|---:|---|---|---|---:|---:|",
-            *rows,
+            *items,
             "",
-            f"Subtotal ${totals.subtotal} · tax ${totals.tax} · delivery ${totals.delivery_fee} · "
-            f"**total ${totals.total}**",
+            f"Subtotal {_money(totals.subtotal)} · tax {_money(totals.tax)} · delivery {_money(totals.delivery_fee)} · "
+            f"**total {_money(totals.total)}**",
             "",
             f"{fulfilment.capitalize()}, paid by {payment}.",
         ]

@@ -45,8 +45,9 @@ async def test_an_order_carries_a_summary_and_its_lines_as_details_and_no_custom
     description = await handle(stack, order["id"]).describe()
     summary, details = await description.static_summary(), await description.static_details()
     assert summary == f"#{order['id'][:8]} · 3 pizzas · ${order['total']} · pickup"
-    assert "| 3 | diavola | small | — |" in details
-    assert f"**total ${order['total']}**" in details and "paid by card" in details
+    line = order["items"][0]
+    assert details.startswith(f"- 3 x diavola, small: \\${line['line_total']}\n")
+    assert f"**total \\${order['total']}**" in details and "Pickup, paid by card." in details
     for private in CUSTOMER:
         assert private not in summary + details
 

@@ -1,6 +1,7 @@
 """`make run` as a newcomer uses it: the API and the Temporal UI come up, and Ctrl-C stops everything."""
 
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -9,11 +10,18 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import free_port
+from tests.conftest import free_port, order_body
 from workflows.payload_codec import parse_keys
 
 ROOT = Path(__file__).resolve().parents[2]
+# Chromium as it runs here: headless, and nothing that reaches for the network on its own.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
 
 
 def _answers(url: str) -> bool:
@@ -26,6 +34,35 @@ def _answers(url: str) -> bool:
 def _listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium")
+    if found is None:
+        pytest.fail("chromium not found: install it (`make test` does it with apt-get)")
+    return found
+
+
+def _the_ui_shows_an_order_decoded(ui: str, api: str) -> None:
+    """A browser opens a new order in the Temporal UI: its input and summary read in clear, via the codec."""
+    name = "Ursula Interface"
+    placed = httpx.post(f"{api}/api/orders", json=order_body(customer_name=name), timeout=30)
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{ui}/namespaces/default/workflows/order-{order['id']}")
+            page.get_by_text(name).first.wait_for(timeout=30_000)  # the workflow's input, decrypted
+            page.get_by_text("User Metadata").first.click()  # each part is rendered in a frame of its own
+            summary = f"#{order['id'][:8]} · 2 pizzas · ${order['total']} · delivery"
+            shown = {"summary": summary, "details": f"total ${order['total']}", "current-details": "confirmed since"}
+            for part, text in shown.items():
+                frame = page.frame_locator(f"iframe#user-metadata-{part}")
+                expect(frame.locator("body")).to_contain_text(text, timeout=30_000)
+        finally:
+            browser.close()
 
 
 def test_make_run_serves_the_api_and_the_temporal_ui_and_ctrl_c_stops_all_three(tmp_path: Path) -> None:
@@ -63,6 +100,7 @@ def test_make_run_serves_the_api_and_the_temporal_ui_and_ctrl_c_stops_all_three(
         # Prometheus can scrape all three.
         for metrics in (f"{api}/metrics", *(f"http://127.0.0.1:{ports[p]}/metrics" for p in names[-2:])):
             assert metrics in banner and _answers(metrics), metrics
+        _the_ui_shows_an_order_decoded(ui, api)
 
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         make.wait(30)
