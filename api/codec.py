@@ -98,12 +98,8 @@ RESPONSES: dict[int | str, dict] = {
 }
 
 
-def _codec(request: Request) -> PayloadCodec | None:
-    return request.app.state.payload_codec
-
-
 async def _apply(request: Request, body: WirePayloads, decode: bool) -> WirePayloads:
-    codec = _codec(request)
+    codec: PayloadCodec | None = request.app.state.payload_codec
     payloads = _from_wire(body)
     if codec is None:  # encryption is off: payloads are already plain
         return _to_wire(payloads)
