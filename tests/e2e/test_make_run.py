@@ -1,5 +1,6 @@
 """`make run` as a newcomer uses it: the API and the Temporal UI come up, and Ctrl-C stops everything."""
 
+import json
 import os
 import shutil
 import signal
@@ -13,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import free_port, order_body
+from tests.conftest import BIN, free_port, order_body
 from workflows.payload_codec import parse_keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,6 +102,14 @@ def test_make_run_serves_the_api_and_the_temporal_ui_and_ctrl_c_stops_all_three(
         for metrics in (f"{api}/metrics", *(f"http://127.0.0.1:{ports[p]}/metrics" for p in names[-2:])):
             assert metrics in banner and _answers(metrics), metrics
         _the_ui_shows_an_order_decoded(ui, api)
+        listed = subprocess.run(
+            [BIN / "temporal", "operator", "search-attribute", "list", "--address",
+             f"127.0.0.1:{ports['TEMPORAL']}", "-o", "json"],
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        assert {"OrderStatus", "OrderTotal", "Fulfilment", "PaymentMethod"} <= set(
+            json.loads(listed.stdout)["customAttributes"]
+        )
 
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         make.wait(30)
