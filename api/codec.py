@@ -33,7 +33,8 @@ class WirePayload(BaseModel):
 
 
 class WirePayloads(BaseModel):
-    payloads: list[WirePayload] = Field(max_length=10_000)
+    # Protobuf's JSON leaves an empty list out: the CLI sends `{}` for no payloads.
+    payloads: list[WirePayload] = Field(default_factory=list, max_length=10_000)
 
 
 def _bytes(text: str, where: str) -> bytes:

@@ -101,6 +101,12 @@ async def test_the_codec_endpoint_opens_the_raw_history_to_the_order(stack, temp
     assert {key: start["request"][key] for key in CUSTOMER} == CUSTOMER
 
 
+async def test_no_payloads_may_come_as_an_empty_object_as_protobufs_json_writes_them(stack):
+    for path in ("/codec/decode", "/codec/encode"):
+        response = await stack.http.post(path, json={}, headers=kitchen_headers())
+        assert response.status_code == 200 and response.json() == {"payloads": []}, response.text
+
+
 async def test_what_the_codec_endpoint_encodes_it_decodes(stack):
     plain = {"metadata": {"encoding": _b64(b"json/plain")}, "data": _b64(b'"hi"')}
     sealed = await stack.http.post("/codec/encode", json={"payloads": [plain]}, headers=kitchen_headers())
@@ -222,7 +228,7 @@ async def test_in_production_the_codec_endpoint_needs_a_staff_token_also_on_loop
     [
         ({"payloads": [{"data": "%%%"}]}, "payloads[0].data"),
         ({"payloads": [{"metadata": {"encoding": "???"}}]}, "payloads[0].metadata.encoding"),
-        ({"payload": []}, "payloads"),
+        ({"payloads": {"data": ""}}, "payloads"),
         ({"payloads": [{"data": 5}]}, "data"),
     ],
 )

@@ -2,6 +2,7 @@
 
 import base64
 import subprocess
+import time
 
 import httpx
 from temporalio.testing import WorkflowEnvironment
@@ -15,11 +16,15 @@ NAME, PHONE = "Quentin Sealed", "+15550009999"
 SEALED = base64.b64encode(b"binary/encrypted").decode()  # the payloads' encoding, as the CLI prints metadata
 
 
-def show(processes: Processes, env: WorkflowEnvironment, order_id: str, *codec: str) -> subprocess.CompletedProcess:
-    """`temporal workflow show` of the order, as ops would type it."""
+def temporal(env: WorkflowEnvironment, *args: str) -> subprocess.CompletedProcess:
+    """The `temporal` CLI against the test server, as ops would type it."""
     address = env.client.service_client.config.target_host
-    command = [BIN / "temporal", "workflow", "show", "-w", workflow_id(order_id), "--address", address, *codec]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+    return subprocess.run([BIN / "temporal", *args, "--address", address], capture_output=True, text=True, timeout=60)
+
+
+def show(processes: Processes, env: WorkflowEnvironment, order_id: str, *codec: str) -> subprocess.CompletedProcess:
+    """`temporal workflow show` of the order."""
+    return temporal(env, "workflow", "show", "-w", workflow_id(order_id), *codec)
 
 
 def test_the_cli_shows_an_order_decoded_only_through_the_codec_endpoint_with_a_staff_token(
@@ -39,6 +44,19 @@ def test_the_cli_shows_an_order_decoded_only_through_the_codec_endpoint_with_a_s
     opened = show(processes, temporal_env, order_id, "--detailed", *endpoint, "--codec-auth", f"Bearer {token}")
     assert opened.returncode == 0, opened.stderr
     assert NAME in opened.stdout and PHONE in opened.stdout
+    # A query (no arguments: the CLI sends the endpoint `{}`) answers in clear; a signal is sealed on its way.
+    auth = ["--codec-auth", f"Bearer {token}"]
+    answered = temporal(
+        temporal_env, "workflow", "query", "-w", workflow_id(order_id), "--type", "order", *endpoint, *auth
+    )
+    assert answered.returncode == 0 and NAME in answered.stdout, answered.stderr
+    signal = ["--name", "mark_preparing", "--input", '{"by": "ops", "notes": "by hand"}']
+    signalled = temporal(temporal_env, "workflow", "signal", "-w", workflow_id(order_id), *signal, *endpoint, *auth)
+    assert signalled.returncode == 0, signalled.stderr
+    deadline = time.monotonic() + 10
+    while httpx.get(f"{processes.base_url}/api/orders/{order_id}").json()["history"][-1]["notes"] != "by hand":
+        assert time.monotonic() < deadline, "the signal sent through the codec was not applied"
+        time.sleep(0.1)
 
     # Without a token the endpoint answers 401; the CLI keeps asking until its timeout, then fails.
     refused = show(processes, temporal_env, order_id, "--detailed", *endpoint, "--command-timeout", "3s")
