@@ -1,15 +1,19 @@
 """What route handlers are given: the Temporal door and the store's read side."""
 
+import logging
 import time
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import SQLAlchemyError
 
 from activities.menu_store import MenuStore
 from activities.order_store import OrderStore
 from api.order_workflows import OrderWorkflows
 from domain.menu import Menu
+
+log = logging.getLogger("pizzeria.api")
 
 
 class RecentMenu:
@@ -21,16 +25,21 @@ class RecentMenu:
     def __init__(self, store: MenuStore, max_age_seconds: float = 5.0) -> None:
         self._store, self._max_age = store, max_age_seconds
         self._menu: Menu | None = None
-        self._read_at = 0.0
+        self._read_at: float | None = None  # when it was last asked for, read or not
 
-    async def get(self) -> Menu:
-        if self._menu is None or time.monotonic() - self._read_at > self._max_age:
-            self._menu, self._read_at = await run_in_threadpool(self._store.load), time.monotonic()
+    async def get(self) -> Menu | None:
+        """The menu, or None while the database cannot be read: orders are then described without a total."""
+        if self._read_at is None or time.monotonic() - self._read_at > self._max_age:
+            self._read_at = time.monotonic()  # also after a failure: ask again in a while, not on every order
+            try:
+                self._menu = await run_in_threadpool(self._store.load)
+            except SQLAlchemyError as err:
+                log.warning("the menu cannot be read (%s); new orders are described without a total", err)
         return self._menu
 
     def forget(self) -> None:
         """The menu has changed here: read it again next time."""
-        self._menu = None
+        self._read_at = None
 
 
 def _workflows(request: Request) -> OrderWorkflows:

@@ -42,8 +42,11 @@ class CancelBody(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-def priced_lines(menu: Menu, request: PlaceOrder) -> tuple[OrderLine, ...] | None:
-    """The order priced from a recent menu, or None when that menu does not offer it (the workflow says why)."""
+def priced_lines(menu: Menu | None, request: PlaceOrder) -> tuple[OrderLine, ...] | None:
+    """The order priced from a recent menu, or None without one or when it does not offer the order
+    (the workflow prices it, and says why it cannot)."""
+    if menu is None:
+        return None
     try:
         return menu.price_lines(request.lines())
     except InvalidOrder:
