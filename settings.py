@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     stripe_api_key: str | None = Field(None, validation_alias=_env("STRIPE_API_KEY"), repr=False)
     stripe_api_base: str | None = None
     stripe_currency: str = "usd"
+    # Each request to Stripe gives up after this long: under the charge's and refund's 30 s per attempt, so a
+    # Stripe that never answers ends the attempt with an error Temporal retries.
+    stripe_timeout_seconds: float = Field(20.0, gt=0, le=25)
     notifier: Literal["console", "twilio"] = "console"
     twilio_account_sid: str | None = Field(None, validation_alias=_env("TWILIO_ACCOUNT_SID"))
     twilio_auth_token: str | None = Field(None, validation_alias=_env("TWILIO_AUTH_TOKEN"), repr=False)

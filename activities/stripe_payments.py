@@ -2,8 +2,11 @@
 
 Every request that creates something carries an idempotency key derived from the order, so a
 retried activity attempt is answered by Stripe with the first attempt's result instead of a
-second charge or refund. The SDK's own retries are off: Temporal's retry policy owns retrying,
-and each attempt shows in the order's history.
+second charge or refund. Stripe forgets a key after 24 hours, and not every Stripe-speaking
+server keeps them at all: so a retried attempt first looks in Stripe for what an earlier attempt
+did (the order's PaymentIntent, its refund) and takes that instead of asking again.
+The SDK's own retries are off: Temporal's retry policy owns retrying, and each attempt shows in
+the order's history.
 """
 
 import logging
@@ -11,6 +14,7 @@ import time
 from decimal import Decimal
 
 import stripe
+from temporalio import activity
 
 from activities.ports import PaymentGateway, PaymentsMisconfigured
 from domain.errors import PaymentDeclined
@@ -20,6 +24,10 @@ log = logging.getLogger("pizzeria.stripe")
 
 # How far back a refund looks for an order's charge when the charge's outcome was never seen.
 LOOKBACK_SECONDS = 7 * 24 * 3600
+# A retried charge looks back to its first attempt, give or take this much between Temporal's clock and Stripe's.
+CLOCK_SKEW_SECONDS = 300
+# Refunds that gave nothing back: a retried refund does not take one of these for the order's.
+UNDONE_REFUNDS = frozenset({"failed", "canceled"})
 
 
 def charge_key(order_id: str) -> str:
@@ -46,6 +54,14 @@ class StripePayments(PaymentGateway):
         )
 
     async def charge(self, order_id: str, amount: Decimal, payment_token: str) -> str:
+        if (first_try := _first_attempt_at()) is not None:
+            # An earlier attempt may have charged the card though its answer never came back.
+            earlier = await self._find_charge(order_id, first_try - CLOCK_SKEW_SECONDS)
+            if earlier is not None:
+                log.warning(
+                    "order %s: an earlier attempt charged the card as %s; not charging again", order_id, earlier
+                )
+                return earlier
         try:
             intent = await self._stripe.v1.payment_intents.create_async(
                 params={
@@ -77,10 +93,16 @@ class StripePayments(PaymentGateway):
         return intent.id
 
     async def refund(self, order_id: str, amount: Decimal, transaction_id: str | None) -> str | None:
-        intent_id = transaction_id or await self._find_charge(order_id)
+        intent_id = transaction_id or await self._find_charge(order_id, time.time() - LOOKBACK_SECONDS)
         if intent_id is None:
             log.info("order %s: nothing was charged, nothing to refund", order_id)
             return None
+        if _first_attempt_at() is not None:
+            # An earlier attempt may have refunded it though its answer never came back.
+            earlier = await self._find_refund(intent_id, order_id)
+            if earlier is not None:
+                log.warning("order %s: an earlier attempt refunded %s as %s", order_id, intent_id, earlier)
+                return earlier
         try:
             # No amount: the whole PaymentIntent is refunded.
             refund = await self._stripe.v1.refunds.create_async(
@@ -91,11 +113,11 @@ class StripePayments(PaymentGateway):
             if err.code != "charge_already_refunded":
                 raise
             # Refunded already, e.g. by hand in Stripe's dashboard: that refund is the order's.
-            refunds = await self._stripe.v1.refunds.list_async(params={"payment_intent": intent_id, "limit": 1})
-            if not refunds.data:
+            earlier = await self._find_refund(intent_id)
+            if earlier is None:
                 raise
-            log.warning("order %s: %s was already refunded as %s", order_id, intent_id, refunds.data[0].id)
-            return refunds.data[0].id
+            log.warning("order %s: %s was already refunded as %s", order_id, intent_id, earlier)
+            return earlier
         except (stripe.AuthenticationError, stripe.PermissionError) as err:
             # Money is owed: keep trying (the activity retries) and say loudly why it does not go through.
             log.error("order %s: Stripe refused the refund of %s: %s", order_id, intent_id, err.user_message or err)
@@ -103,9 +125,8 @@ class StripePayments(PaymentGateway):
         log.info("order %s: refunded %s %s of %s as %s", order_id, amount, self._currency, intent_id, refund.id)
         return refund.id
 
-    async def _find_charge(self, order_id: str) -> str | None:
-        """The order's successful PaymentIntent, if the charge went through though its answer was lost."""
-        since = time.time() - LOOKBACK_SECONDS
+    async def _find_charge(self, order_id: str, since: float) -> str | None:
+        """The order's successful PaymentIntent made since then (a Unix time), if a charge went through."""
         page = await self._stripe.v1.payment_intents.list_async(params={"limit": 100})
         async for intent in page.auto_paging_iter():
             if intent.created < since:
@@ -115,8 +136,26 @@ class StripePayments(PaymentGateway):
                 return intent.id
         return None
 
+    async def _find_refund(self, intent_id: str, order_id: str | None = None) -> str | None:
+        """A refund of the PaymentIntent that went through or is under way; with an order, only one made for it."""
+        page = await self._stripe.v1.refunds.list_async(params={"payment_intent": intent_id, "limit": 100})
+        async for refund in page.auto_paging_iter():
+            ours = order_id is None or (
+                refund.metadata is not None and refund.metadata.to_dict().get("order_id") == order_id
+            )
+            if ours and refund.status not in UNDONE_REFUNDS:
+                return refund.id
+        return None
+
     async def aclose(self) -> None:
         await self._http.close_async()
+
+
+def _first_attempt_at() -> float | None:
+    """In a retried attempt of an activity, when its first attempt was scheduled (a Unix time); else None."""
+    if not activity.in_activity() or activity.info().attempt <= 1:
+        return None
+    return activity.info().scheduled_time.timestamp()
 
 
 def _about_payment_method(err: stripe.InvalidRequestError) -> bool:

@@ -9,10 +9,16 @@ for tests to compare across retried attempts. Control endpoints:
   the next requests with that method and path, carrying that order id in their metadata, get
   these answers in turn. A number answers that status with a Stripe-shaped
   error before the request reaches localstripe; "lost" lets localstripe act, then answers 500,
-  as when a response is lost on the way back.
+  as when a response is lost on the way back. "timeout" holds the request and never passes it on
+  nor answers it (the client's own timeout ends the wait), as when Stripe cannot be reached;
+  "lost-timeout" lets localstripe act, then never answers, as when the answer is lost in a
+  network that hangs. Their requests are recorded with the status "timeout".
+
+Lists of PaymentIntents come newest first, as Stripe's do (localstripe's own come oldest first).
 """
 
 import argparse
+import asyncio
 from urllib.parse import parse_qsl
 
 import localstripe.resources
@@ -24,8 +30,21 @@ localstripe.resources.Store.try_load_from_disk = lambda self: None  # type: igno
 
 from localstripe.server import app  # noqa: E402 - after the store is kept off the disk
 
+_list_intents = localstripe.resources.PaymentIntent._api_list_all.__func__  # type: ignore[attr-defined]
+
+
+def _newest_first(cls, url, **kwargs):  # type: ignore[no-untyped-def]
+    listed = _list_intents(cls, url, **kwargs)
+    listed._list.reverse()  # the store keeps them in the order they were made
+    return listed
+
+
+localstripe.resources.PaymentIntent._api_list_all = classmethod(_newest_first)  # type: ignore[method-assign,assignment]
+
 requests: list[dict] = []
 faults: list[dict] = []
+# Longer than any client waits: a held request is, for it, never answered.
+HOLD_SECONDS = 3600
 ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 402: "card_error", 429: "rate_limit_error"}
 
 
@@ -64,6 +83,10 @@ async def peer(request: web.Request, handler):  # type: ignore[no-untyped-def]
     }
     requests.append(seen)
     fault = _next_fault(request, seen["form"])
+    if fault == "timeout":
+        seen["status"] = "timeout"
+        await asyncio.sleep(HOLD_SECONDS)
+        return _error(504)
     if isinstance(fault, int):
         seen["status"] = fault
         return _error(fault)
@@ -75,6 +98,9 @@ async def peer(request: web.Request, handler):  # type: ignore[no-untyped-def]
     if fault == "lost":
         seen["status"] = 500
         return _error(500)
+    if fault == "lost-timeout":
+        seen["status"] = "timeout"
+        await asyncio.sleep(HOLD_SECONDS)
     return response
 
 
