@@ -5,6 +5,7 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import Runtime
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Interceptor, UnsandboxedWorkflowRunner, Worker
 
 from activities.console_notifier import ConsoleNotifier
 from activities.database import create_schema, make_engine
@@ -38,7 +39,9 @@ def payment_gateway(settings: Settings) -> PaymentGateway:
     """The payment adapter chosen by PIZZERIA_PAYMENTS."""
     if settings.payments == "stripe":
         assert settings.stripe_api_key is not None  # the settings refuse stripe without a key
-        return StripePayments(settings.stripe_api_key, settings.stripe_api_base, settings.stripe_currency)
+        return StripePayments(
+            settings.stripe_api_key, settings.stripe_api_base, settings.stripe_currency, settings.stripe_timeout_seconds
+        )
     return FakePayments()
 
 
@@ -51,8 +54,14 @@ def notifier(settings: Settings) -> Notifier:
     return ConsoleNotifier()
 
 
-def build_worker(client: Client, settings: Settings, payments: PaymentGateway, texts: Notifier) -> Worker:
-    """A worker with every activity wired to its adapters."""
+def build_worker(
+    client: Client,
+    settings: Settings,
+    payments: PaymentGateway,
+    texts: Notifier,
+    interceptors: Sequence[Interceptor] = (),
+) -> Worker:
+    """A worker with every activity wired to its adapters (and any interceptors besides the client's)."""
     engine = make_engine(settings.database_url)
     create_schema(engine)
     store = StoreActivities(OrderStore(engine), MenuStore(engine))
@@ -71,6 +80,7 @@ def build_worker(client: Client, settings: Settings, payments: PaymentGateway, t
         max_concurrent_local_activities=32,
         # On SIGTERM, a charge or refund under way may finish before the worker lets go of it.
         graceful_shutdown_timeout=timedelta(seconds=10),
+        interceptors=interceptors,
     )
 
 
@@ -115,7 +125,7 @@ async def connect(
     return None
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, interceptors: Sequence[Interceptor] = ()) -> None:
     """Poll until SIGINT or SIGTERM, then finish the tasks in hand and stop."""
     sdk, tracing = runtime(settings), tracer_provider("pizzeria-worker")
     payments, texts = payment_gateway(settings), notifier(settings)
@@ -127,7 +137,7 @@ async def serve(settings: Settings) -> None:
         client = await connect(settings, stop, sdk, tracing)
         if client is None:
             return
-        async with build_worker(client, settings, payments, texts):
+        async with build_worker(client, settings, payments, texts, interceptors):
             log.info(
                 "worker polling task queue %s on %s (payments: %s, texts: %s, payloads: %s, metrics: %s)",
                 settings.task_queue,

@@ -47,6 +47,10 @@ from workflows.order_workflow import OrderWorkflow
 # Order ids made from an Idempotency-Key: the same key always names the same order.
 IDEMPOTENT_ORDERS = uuid.UUID("5f1c2b8e-7d43-4c4e-9a55-3c7f0e6a9d21")
 QUERY_TIMEOUT = timedelta(seconds=5)
+# A call still unanswered after this long asks whether Temporal is there at all: while it is down, the
+# SDK's own retries would otherwise hold every request for up to 10 s before it fails.
+REACHABILITY_CHECK_AFTER_SECONDS = 1.0
+HEALTH_CHECK_TIMEOUT = timedelta(seconds=3)  # generous: a busy server that is there must not look down
 T = TypeVar("T")
 
 
@@ -115,16 +119,19 @@ class OrderWorkflows:
             static_details=order_lines(priced, request.fulfilment, request.payment_method) if priced else None,
         )
         fingerprint = request.fingerprint()
+
+        async def placement() -> Placement:
+            try:
+                result = await self._client.execute_update_with_start_workflow(
+                    OrderWorkflow.await_confirmation, fingerprint, start_workflow_operation=start
+                )
+                return Placement(result, fresh=True)
+            except WorkflowAlreadyStartedError:
+                finished = self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+                return Placement(await finished.result(), fresh=False)
+
         try:
-            async with asyncio.timeout(self._wait):
-                try:
-                    result = await self._client.execute_update_with_start_workflow(
-                        OrderWorkflow.await_confirmation, fingerprint, start_workflow_operation=start
-                    )
-                    return Placement(result, fresh=True)
-                except WorkflowAlreadyStartedError:
-                    finished = self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
-                    result = await finished.result()
+            placed = await self._answer(placement(), self._wait)
         # The SDK turns the cancellation by our own deadline into its RPCTimeoutOrCancelledError.
         except (TimeoutError, RPCTimeoutOrCancelledError):
             raise unavailable(
@@ -132,19 +139,26 @@ class OrderWorkflows:
                 "Idempotency-Key to get its outcome",
                 order_id=order_id,
             ) from None
+        except RPCError as err:
+            # The start may have reached Temporal before it went away: the order may go on, so name it.
+            raise unavailable(
+                f"the order system is unreachable ({err.message}); order {order_id} may have been accepted: "
+                "repeat the request with the same Idempotency-Key to get its outcome",
+                order_id=order_id,
+            ) from None
         except WorkflowUpdateFailedError as err:
             if _error_type(err) == IDEMPOTENCY_CONFLICT:
                 raise _conflicting_key() from None
             raise
-        if result.fingerprint != fingerprint:
+        if not placed.fresh and placed.result.fingerprint != fingerprint:
             raise _conflicting_key()
-        return Placement(result, fresh=False)
+        return placed
 
     async def current(self, order_id: str) -> Order:
         """The running order as its workflow holds it."""
         handle = self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
         try:
-            return await handle.query(OrderWorkflow.order, rpc_timeout=QUERY_TIMEOUT)
+            return await self._answer(handle.query(OrderWorkflow.order, rpc_timeout=QUERY_TIMEOUT))
         except WorkflowQueryFailedError:
             raise OrderNotFound(order_id) from None  # refused before it was placed
         except RPCError as err:
@@ -164,17 +178,50 @@ class OrderWorkflows:
 
     async def _update(self, order_id: str, call: Awaitable[T]) -> T:
         try:
-            async with asyncio.timeout(self._wait):
-                return await call
+            return await self._answer(call, self._wait)
         # The SDK turns the cancellation by our own deadline into its RPCTimeoutOrCancelledError.
         except (TimeoutError, RPCTimeoutOrCancelledError):
-            raise unavailable(f"order {order_id} did not answer in time; try again") from None
+            # Temporal keeps the request: it may still be carried out when a worker takes the order up.
+            raise unavailable(
+                f"order {order_id} did not answer in time; the change may still be made once a worker takes "
+                "the order up: read the order before repeating it"
+            ) from None
         except WorkflowUpdateFailedError as err:
             raise ProblemError(409, _update_refusal(err), "not-allowed", order_id=order_id) from None
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise (OrderClosed(order_id) if "completed" in err.message else OrderNotFound(order_id)) from None
             raise
+
+    async def _answer(self, call: Awaitable[T], seconds: float | None = None) -> T:
+        """The call's answer, TimeoutError after `seconds`, and an RPCError as soon as Temporal is found down."""
+        answer = asyncio.ensure_future(call)
+        try:
+            async with asyncio.timeout(seconds):
+                await asyncio.wait([answer], timeout=REACHABILITY_CHECK_AFTER_SECONDS)
+                if not answer.done():
+                    await self._check_reachable()
+                return await answer
+        finally:
+            if not answer.done():
+                answer.cancel()  # given up on: the SDK stops waiting for it
+                answer.add_done_callback(_consume)
+
+    async def _check_reachable(self) -> None:
+        service = self._client.service_client
+        where = f"Temporal at {service.config.target_host}"
+        try:
+            serving = await service.check_health(timeout=HEALTH_CHECK_TIMEOUT)
+        except Exception as err:  # the lazy client's RuntimeError too, when it never connected
+            raise RPCError(f"{where} is unreachable: {err}", RPCStatusCode.UNAVAILABLE, b"") from None
+        if not serving:
+            raise RPCError(f"{where} is not serving", RPCStatusCode.UNAVAILABLE, b"")
+
+
+def _consume(abandoned: asyncio.Future) -> None:  # type: ignore[type-arg]
+    """Take the outcome of a call given up on, so that it is not logged as never retrieved."""
+    if not abandoned.cancelled():
+        abandoned.exception()
 
 
 def _conflicting_key() -> ProblemError:
