@@ -1,5 +1,7 @@
 """The FastAPI app: `uvicorn api.app:app`. It starts, updates and queries workflows; it never runs the saga."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -8,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
@@ -27,26 +29,71 @@ from workflows.payload_codec import data_converter
 log = logging.getLogger("pizzeria.api")
 MAX_BODY_BYTES = 64 * 1024
 CODEC_MAX_BODY_BYTES = 4 * 1024 * 1024  # a batch of payloads from the Temporal UI; each may be up to 2 MB
+# After a refusal, how much more of a body is read and dropped, so that the client gets to read the 413.
+LINGER_BYTES, LINGER_SECONDS = 1024 * 1024, 1.0
 
 
 class EdgeMiddleware:
-    """Paths answer with or without a trailing slash; oversized bodies are refused before any work."""
+    """Paths answer with or without a trailing slash; oversized bodies are refused before any work.
+
+    A body is counted as it arrives, whatever its Content-Length says (a chunked body has none), and is refused
+    as soon as it is over the limit, before the app sees any of it.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path: str = scope["path"]
-            if len(path) > 1 and path.endswith("/"):
-                scope = {**scope, "path": path.rstrip("/") or "/", "raw_path": None}
-            limit = CODEC_MAX_BODY_BYTES if path.startswith(codec.PREFIX) else MAX_BODY_BYTES
-            length = dict(scope["headers"]).get(b"content-length", b"0")
-            if not length.isdigit() or int(length) > limit:
-                detail = f"the body must be at most {limit} bytes with a valid Content-Length"
-                await problem_response(413, detail, "body-too-large")(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/") or "/", "raw_path": None}
+        limit = CODEC_MAX_BODY_BYTES if path.startswith(codec.PREFIX) else MAX_BODY_BYTES
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await refuse_body(limit, receive, send, more=True)
+            return
+        received: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            received.append(message)
+            if message["type"] != "http.request":
+                break  # the client has gone: the app hears of it as it would have
+            size += len(message.get("body", b""))
+            if size > limit:
+                await refuse_body(limit, receive, send, more=message.get("more_body", False))
                 return
-        await self.app(scope, receive, send)
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return received.pop(0) if received else await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def refuse_body(limit: int, receive: Receive, send: Send, more: bool) -> None:
+    """413, then close the connection.
+
+    A client reads the answer only once it has sent its whole body, and a connection closed while it is still
+    sending loses the answer: so what follows is read and dropped for a little while (as servers' "lingering
+    close" does) before the connection is closed. A body much over the limit is cut off all the same.
+    """
+    detail = f"the body must be at most {limit} bytes, with a valid Content-Length or none"
+    response = problem_response(413, detail, "body-too-large", headers={"Connection": "close"})
+    await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body, "more_body": True})
+    dropped = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(LINGER_SECONDS):
+            while more and dropped < LINGER_BYTES:
+                message = await receive()
+                more = message["type"] == "http.request" and message.get("more_body", False)
+                dropped += len(message.get("body", b""))
+    await send({"type": "http.response.body", "body": b""})
 
 
 def create_app(settings: Settings | None = None, tracing: TracerProvider | None = None) -> FastAPI:

@@ -13,11 +13,13 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import ProblemError
+from api.text import text_problem
 from settings import Settings, load_settings
 
 KITCHEN = "kitchen"
 MANAGER = "manager"
 ROLES = frozenset({KITCHEN, MANAGER})
+MAX_SUB_LENGTH = 100  # the length of `by` in an order's history
 
 bearer = HTTPBearer(auto_error=False, description="A staff JWT (HS256) with claims sub, roles and exp")
 
@@ -46,10 +48,14 @@ def verify_token(token: str, secret: str) -> Staff:
         raise unauthorized("the token's signature is not valid") from None
     except jwt.PyJWTError as err:
         raise unauthorized(f"the token is not valid: {err}") from None
-    roles = claims.get("roles", [])
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles) or not isinstance(claims["sub"], str):
+    roles, sub = claims.get("roles", []), claims["sub"]
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles) or not isinstance(sub, str):
         raise unauthorized("the token's sub must be a string and its roles a list of strings")
-    return Staff(claims["sub"], frozenset(roles))
+    # The sub is written into the order's history as who moved it: it must be text the store can hold.
+    problem = f"must be at most {MAX_SUB_LENGTH} characters" if len(sub) > MAX_SUB_LENGTH else None
+    if problem := problem or text_problem(sub, blank=False):
+        raise unauthorized(f"the token's sub {problem}")
+    return Staff(sub, frozenset(roles))
 
 
 def mint_token(secret: str, sub: str, roles: list[str], ttl_seconds: int = 12 * 3600) -> str:

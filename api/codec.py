@@ -6,7 +6,6 @@ user's), or, where PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN is set (make run), no t
 """
 
 import base64
-import binascii
 from ipaddress import ip_address
 from typing import Annotated
 
@@ -19,12 +18,13 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
 from api.auth import KITCHEN, bearer, unauthorized, verify_token
+from api.json_body import StrictJSONRoute
 from api.problems import Problem, ProblemError
 from settings import Settings
 from workflows.payload_codec import PayloadKeyError, decode_base64
 
 PREFIX = "/codec"
-router = APIRouter(prefix=PREFIX, tags=["operations"])
+router = APIRouter(prefix=PREFIX, tags=["operations"], route_class=StrictJSONRoute)
 
 
 class WirePayload(BaseModel):
@@ -40,7 +40,7 @@ class WirePayloads(BaseModel):
 def _bytes(text: str, where: str) -> bytes:
     try:
         return decode_base64(text)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or characters outside ASCII
         raise ProblemError(422, f"{where}: not base64", "invalid-payload") from None
 
 

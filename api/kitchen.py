@@ -4,17 +4,19 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from api.auth import KitchenStaff
 from api.deps import OrderStoreDep, WorkflowsDep
+from api.json_body import StrictJSONRoute
 from api.order_workflows import OrderClosed, OrderNotFound
 from api.orders import finished_or_unknown, known_id
 from api.problems import Problem
+from api.text import Note
 from domain.order import Order, OrderStatus
 from workflows.order_contract import KitchenStep
 
-router = APIRouter(prefix="/api/kitchen", tags=["kitchen"])
+router = APIRouter(prefix="/api/kitchen", tags=["kitchen"], route_class=StrictJSONRoute)
 AUTH = {401: {"model": Problem}, 403: {"model": Problem}}
 
 
@@ -26,7 +28,7 @@ class StatusChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Annotated[Literal["preparing", "ready", "completed"], BeforeValidator(_lower)]
-    notes: str | None = Field(default=None, max_length=500)
+    notes: Note | None = None
 
 
 @router.get("/queue", response_model=list[Order], responses=AUTH)
@@ -38,7 +40,13 @@ async def kitchen_queue(store: OrderStoreDep, _: KitchenStaff) -> list[Order]:
 @router.put(
     "/orders/{order_id}/status",
     response_model=Order,
-    responses={**AUTH, 404: {"model": Problem}, 409: {"model": Problem}, 422: {"model": Problem}},
+    responses={
+        **AUTH,
+        404: {"model": Problem},
+        409: {"model": Problem},
+        422: {"model": Problem},
+        503: {"model": Problem, "description": "Temporal is unreachable, or the order did not answer in time"},
+    },
 )
 async def change_status(
     order_id: str, change: StatusChange, workflows: WorkflowsDep, store: OrderStoreDep, staff: KitchenStaff

@@ -8,21 +8,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio.service import RPCError
 
 from activities.order_store import OrderStore
 from api.auth import KitchenStaff
 from api.deps import OrderStoreDep, RecentMenuDep, WorkflowsDep
+from api.json_body import StrictJSONRoute
 from api.order_workflows import OrderClosed, OrderNotFound, order_id_for
 from api.problems import Problem, ProblemError
+from api.text import Note, text_problem
 from domain.errors import InvalidOrder
 from domain.menu import Menu, OrderLine
 from domain.order import Order, OrderStatus
 from settings import current_order
 from workflows.order_contract import CancelRequest, PlaceOrder
 
-router = APIRouter(prefix="/api/orders", tags=["orders"])
+router = APIRouter(prefix="/api/orders", tags=["orders"], route_class=StrictJSONRoute)
 
 CUSTOMER = "customer"
 IdempotencyKey = Annotated[
@@ -39,7 +44,7 @@ IdempotencyKey = Annotated[
 class CancelBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Note | None = None
 
 
 def priced_lines(menu: Menu | None, request: PlaceOrder) -> tuple[OrderLine, ...] | None:
@@ -51,6 +56,26 @@ def priced_lines(menu: Menu | None, request: PlaceOrder) -> tuple[OrderLine, ...
         return menu.price_lines(request.lines())
     except InvalidOrder:
         return None
+
+
+def refuse_unstorable_text(request: PlaceOrder) -> None:
+    """422 naming each text of the order that a text message or PostgreSQL could not hold."""
+    # (where, text, may run over lines, may be blank)
+    texts: list[tuple[tuple[str | int, ...], str | None, bool, bool]] = [
+        (("customer_name",), request.customer_name, False, False),
+        (("customer_address",), request.customer_address, True, False),
+        (("payment_token",), request.payment_token, False, True),
+    ]
+    for n, pizza in enumerate(request.pizzas):
+        texts.append((("pizzas", n, "name"), pizza.name, False, True))
+        texts += [(("pizzas", n, "toppings", t), topping, False, True) for t, topping in enumerate(pizza.toppings)]
+    errors = [
+        {"type": "value_error", "loc": ("body", *where), "msg": problem, "input": text}
+        for where, text, lines, blank in texts
+        if text is not None and (problem := text_problem(text, lines=lines, blank=blank))
+    ]
+    if errors:
+        raise RequestValidationError(errors)
 
 
 def not_found(order_id: str) -> ProblemError:
@@ -94,7 +119,13 @@ async def place_order(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Order:
-    """Place an order: answers once it is paid and in the kitchen's queue."""
+    """Place an order: answers once it is paid and in the kitchen's queue.
+
+    Text is kept exactly as sent, spaces at either end included; lengths count Unicode code points. Control
+    characters (NUL among them) and lone surrogates are refused, except line breaks and tabs in the address;
+    a blank name or address is refused.
+    """
+    refuse_unstorable_text(request)
     order_id = order_id_for(idempotency_key)
     current_order.set(order_id)  # for the request's log lines
     placement = await workflows.place(order_id, request, priced_lines(await menu.get(), request))
@@ -156,16 +187,31 @@ async def list_orders(
     return OrderPage(orders=orders, next_cursor=_cursor(last) if last else None)
 
 
-@router.get("/{order_id}", response_model=Order, responses={404: {"model": Problem}})
+@router.get(
+    "/{order_id}",
+    response_model=Order,
+    responses={
+        404: {"model": Problem},
+        503: {"model": Problem, "description": "Temporal is unreachable and the order is not stored yet"},
+    },
+)
 async def read_order(order_id: str, workflows: WorkflowsDep, store: OrderStoreDep) -> Order:
     """The order as it stands now."""
     known_id(order_id)
-    stored = await run_in_threadpool(store.get, order_id)
+    try:
+        stored = await run_in_threadpool(store.get, order_id)
+    except (OperationalError, PoolTimeout) as err:
+        # The database is away: a running order still answers from its workflow.
+        stored, database_down = None, err
+    else:
+        database_down = None
     if stored is not None and stored.is_final:
         return stored  # finished orders live on in the database
     try:
         return await workflows.current(order_id)
     except OrderNotFound:
+        if database_down is not None:
+            raise database_down from None  # it may be a finished order, which only the database knows
         if stored is None:
             raise not_found(order_id) from None
         return stored

@@ -1,13 +1,21 @@
 """Operations: health, errors as problem+json, body limits and the OpenAPI document."""
 
+import asyncio
+import json
 import re
 import time
 import uuid
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
+import uvicorn
+from temporalio.service import RPCError, RPCStatusCode
 
-from tests.api.conftest import assert_problem, kitchen_headers, manager_headers
-from tests.conftest import order_body, running_stack
+from api.app import MAX_BODY_BYTES, create_app
+from api.order_workflows import order_id_for
+from tests.api.conftest import assert_problem, kitchen_headers, manager_headers, new_key
+from tests.conftest import Stack, free_port, order_body, running_stack
 
 # Every path the API promises, with its methods.
 CONTRACT_PATHS = {
@@ -109,6 +117,155 @@ async def test_an_oversized_body_is_refused_on_staff_routes_too(stack):
     )
 
     assert_problem(response, 413)
+
+
+@pytest.fixture(scope="module")
+async def served(stack: Stack) -> AsyncIterator[str]:
+    """The API behind a real HTTP server (uvicorn on loopback), on the stack's Temporal, worker and database."""
+    config = uvicorn.Config(create_app(stack.settings), host="127.0.0.1", port=free_port(), log_config=None)
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert not serving.done() and time.monotonic() < deadline, "uvicorn did not start"
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{config.port}"
+    server.should_exit = True
+    await serving
+
+
+async def never_placed(stack: Stack, key: str) -> None:
+    with pytest.raises(RPCError) as no_workflow:
+        await stack.client.get_workflow_handle(f"order-{order_id_for(key)}").describe()
+    assert no_workflow.value.status == RPCStatusCode.NOT_FOUND
+
+
+def padded_order(size: int) -> bytes:
+    """A valid order, made `size` bytes long with the blank space JSON allows after a value."""
+    order = json.dumps(order_body()).encode()
+    return order + b" " * (size - len(order))
+
+
+async def in_chunks(body: bytes, size: int = 7_000) -> AsyncIterator[bytes]:
+    """A body httpx sends chunked: with no Content-Length to go by."""
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+async def test_a_chunked_body_over_the_limit_is_refused_with_413_and_never_reaches_temporal(stack, served):
+    key = new_key()
+
+    async with httpx.AsyncClient(base_url=served) as client:
+        response = await client.post(
+            "/api/orders",
+            content=in_chunks(padded_order(MAX_BODY_BYTES + 30_000)),  # whole, it would be a valid order
+            headers={"Content-Type": "application/json", "Idempotency-Key": key},
+        )
+
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert "content-length" not in response.request.headers
+    assert_problem(response, 413)
+    assert response.headers["connection"] == "close"
+    await never_placed(stack, key)
+
+
+async def test_an_endless_chunked_body_is_cut_off_soon_after_the_limit(stack, served):
+    key, sent = new_key(), 0
+
+    async def endless_order() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield padded_order(1024)
+        while sent < 256 * 1024 * 1024:  # blank space after a valid order; never sent whole if all is well
+            sent += 16_384
+            yield b" " * 16_384
+
+    async with httpx.AsyncClient(base_url=served) as client:
+        try:
+            response = await client.post(
+                "/api/orders",
+                content=endless_order(),
+                headers={"Content-Type": "application/json", "Idempotency-Key": key},
+            )
+            assert_problem(response, 413)
+        except httpx.TransportError:
+            pass  # closed while the client was still sending: it never got to read the 413
+
+    assert sent < 8 * 1024 * 1024, f"the server took {sent} bytes"
+    await never_placed(stack, key)
+
+
+async def test_a_chunked_body_under_the_limit_is_read_whole(served):
+    async with httpx.AsyncClient(base_url=served, timeout=30) as client:
+        response = await client.post(
+            "/api/orders",
+            content=in_chunks(padded_order(MAX_BODY_BYTES - 10)),
+            headers={"Content-Type": "application/json", "Idempotency-Key": new_key()},
+        )
+
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert response.status_code == 201, response.text
+
+
+async def _raw_answer(served: str, request: bytes) -> tuple[int, bytes]:
+    """Send bytes as they are; the status and body of the first answer."""
+    host, port = served.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request)
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+        return int(head.split()[1]), await asyncio.wait_for(reader.readexactly(length), 10)
+    finally:
+        writer.close()
+
+
+def _head(key: str, length: int) -> bytes:
+    return (
+        f"POST /api/orders HTTP/1.1\r\nHost: pizzeria.test\r\nContent-Type: application/json\r\n"
+        f"Idempotency-Key: {key}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+    ).encode()
+
+
+async def test_a_content_length_over_the_limit_is_refused_before_the_body_arrives(stack, served):
+    key = new_key()
+
+    status, body = await _raw_answer(served, _head(key, 10**9) + padded_order(1024))  # 1 KiB of the 1 GB promised
+
+    assert status == 413
+    assert json.loads(body)["type"] == "/problems/body-too-large"
+    await never_placed(stack, key)
+
+
+async def test_a_content_length_shorter_than_the_body_lets_only_what_it_claims_through(stack, served):
+    key = new_key()
+
+    status, body = await _raw_answer(served, _head(key, 100) + padded_order(1000))
+
+    assert status == 422, body  # the first 100 bytes: JSON cut short
+    await never_placed(stack, key)
+
+
+async def test_a_body_longer_than_its_content_length_says_is_counted_and_refused(stack):
+    key = new_key()
+
+    response = await stack.http.post(
+        "/api/orders",
+        content=padded_order(2 * MAX_BODY_BYTES),
+        headers={"Content-Type": "application/json", "Content-Length": "100", "Idempotency-Key": key},
+    )
+
+    assert_problem(response, 413)
+    await never_placed(stack, key)
+
+
+async def test_huge_headers_over_http_are_answered_with_a_4xx_naming_them(served):
+    async with httpx.AsyncClient(base_url=served) as client:
+        key = await client.post("/api/orders", json=order_body(), headers={"Idempotency-Key": "k" * 100_000})
+        token = await client.get("/api/kitchen/queue", headers={"Authorization": "Bearer " + "t" * 100_000})
+
+    assert "idempotency-key" in assert_problem(key, 422)["detail"]
+    assert_problem(token, 401)
 
 
 async def test_the_openapi_document_lists_every_path_of_the_contract(stack):
