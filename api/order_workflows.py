@@ -1,6 +1,7 @@
 """The API's only door to Temporal: start, update and query order workflows (one round trip each)."""
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -127,6 +128,9 @@ class OrderWorkflows:
                 )
                 return Placement(result, fresh=True)
             except WorkflowAlreadyStartedError:
+                # The start operation holds the same error: take it, or asyncio logs it as never retrieved.
+                with contextlib.suppress(WorkflowAlreadyStartedError):
+                    await start.workflow_handle()
                 finished = self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
                 return Placement(await finished.result(), fresh=False)
 

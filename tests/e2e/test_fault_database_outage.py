@@ -68,6 +68,17 @@ async def test_while_the_database_is_down_orders_wait_for_it_and_once_back_every
         # stores it: not within 3 s (the default wait of 10 s sees a 200 after about 8 s, the task's heartbeat).
         for response in (step, other_step):
             assert_unavailable(response)
+        # Reads of what only the database holds are 503s, never 500s.
+        reads = ("/api/menu", "/api/kitchen/queue", "/api/orders?status=confirmed", f"/api/orders/{uuid.uuid4()}")
+        for path in reads:
+            assert_unavailable(await http.get(path, headers=kitchen))
+        # A running order answers from its workflow, which answers between its tries of the database (about
+        # every 8 s): within the 5 s a read waits, or else a 503.
+        running = await http.get(f"/api/orders/{preparing}")
+        if running.status_code != 200:
+            assert_unavailable(running)
+        else:
+            assert running.json()["status"] == "ready"
         while time.monotonic() - down_at < OUTAGE_SECONDS:  # the outage lasts its time, however quick the answers
             await asyncio.sleep(0.2)
 
