@@ -1,5 +1,10 @@
 """The saga's database steps. Short and idempotent, so the workflow runs them as local activities."""
 
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from sqlalchemy.exc import OperationalError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -10,6 +15,25 @@ from domain.errors import InvalidOrder
 from domain.menu import OrderLine
 from domain.order import Order
 
+P = ParamSpec("P")
+R = TypeVar("R")
+DATABASE_UNAVAILABLE = "DatabaseUnavailable"
+
+
+def _outage_in_one_line(step: Callable[P, R]) -> Callable[P, R]:
+    """A database that cannot be reached fails the attempt with one line (retried like any failure), so an
+    outage reads plainly in the order's history and does not fill the worker's log with driver tracebacks."""
+
+    @functools.wraps(step)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return step(*args, **kwargs)
+        except OperationalError as err:
+            reason = str(err.orig or err).strip().splitlines()[0]
+            raise ApplicationError(f"the database is unreachable: {reason}", type=DATABASE_UNAVAILABLE) from None
+
+    return run
+
 
 class StoreActivities:
     def __init__(self, orders: OrderStore, menu: MenuStore) -> None:
@@ -17,6 +41,7 @@ class StoreActivities:
         self._menu = menu
 
     @activity.defn(name=act.VALIDATE_ORDER)
+    @_outage_in_one_line
     def validate_order(self, request: act.ValidateOrder) -> tuple[OrderLine, ...]:
         """Price the order from today's menu; refuse what the menu does not offer."""
         try:
@@ -25,31 +50,37 @@ class StoreActivities:
             raise ApplicationError(str(err), type=act.INVALID_ORDER, non_retryable=True) from None
 
     @activity.defn(name=act.SAVE_ORDER)
+    @_outage_in_one_line
     def save_order(self, order: Order) -> None:
         """Store the order as it stands."""
         self._orders.save(order)
 
     @activity.defn(name=act.QUEUE_IN_KITCHEN)
+    @_outage_in_one_line
     def queue_in_kitchen(self, ticket: act.KitchenTicket) -> None:
         """Put the order in the kitchen's queue."""
         self._orders.queue_in_kitchen(ticket.order_id, activity.info().scheduled_time)
 
     @activity.defn(name=act.REMOVE_FROM_KITCHEN)
+    @_outage_in_one_line
     def remove_from_kitchen(self, ticket: act.KitchenTicket) -> None:
         """Take the order out of the kitchen's queue."""
         self._orders.remove_from_kitchen(ticket.order_id)
 
     @activity.defn(name=act.RECORD_COMPLETION)
+    @_outage_in_one_line
     def record_completion(self, order: Order) -> None:
         """Store the completed order; its total counts as the day's revenue."""
         self._orders.save(order)
 
     @activity.defn(name=act.RECORD_CANCELLATION)
+    @_outage_in_one_line
     def record_cancellation(self, order: Order) -> None:
         """Store the cancelled order."""
         self._orders.save(order)
 
     @activity.defn(name=act.RECORD_REJECTION)
+    @_outage_in_one_line
     def record_rejection(self, order: Order) -> None:
         """Store the rejected order."""
         self._orders.save(order)

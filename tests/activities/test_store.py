@@ -8,13 +8,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, select
+from temporalio.exceptions import ApplicationError
 
 from activities.database import KitchenTicketRow, OrderRow, create_schema, make_engine
 from activities.menu_store import MenuStore
 from activities.order_store import OrderStore
+from activities.store_activities import DATABASE_UNAVAILABLE, StoreActivities
 from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, LineRequest, Menu, OrderLine, Size
 from domain.order import Customer, Order, OrderStatus, PaymentMethod, StatusChange
 from domain.pricing import Fulfilment
+from tests.conftest import free_port
 
 S = OrderStatus
 MENU = Menu.of(SEED_PIZZAS, SEED_TOPPINGS)
@@ -365,3 +368,13 @@ def test_the_day_of_a_sale_is_the_utc_day_whatever_the_offset_it_was_recorded_wi
 def test_the_last_day_of_the_calendar_is_a_day_like_any_other(orders):
     sales = orders.sales(date.max)
     assert (sales.completed, sales.cancelled, str(sales.revenue)) == (0, 0, "0.00")
+
+
+def test_a_database_that_cannot_be_reached_fails_the_step_with_one_line_saying_so() -> None:
+    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/postgres")  # nothing listens
+    steps = StoreActivities(OrderStore(engine), MenuStore(engine))
+    with pytest.raises(ApplicationError) as refused:
+        steps.save_order(confirmed("o-unreachable", NOON))
+    assert refused.value.type == DATABASE_UNAVAILABLE and not refused.value.non_retryable
+    assert refused.value.message.startswith("the database is unreachable: ")
+    assert "\n" not in refused.value.message and refused.value.__cause__ is None
