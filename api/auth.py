@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import ProblemError
-from api.text import text_problem
+from domain.text import text_problem
 from settings import Settings, load_settings
 
 KITCHEN = "kitchen"

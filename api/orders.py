@@ -20,10 +20,11 @@ from api.deps import OrderStoreDep, RecentMenuDep, WorkflowsDep
 from api.json_body import StrictJSONRoute
 from api.order_workflows import OrderClosed, OrderNotFound, order_id_for
 from api.problems import Problem, ProblemError
-from api.text import Note, text_problem
+from api.text import Note
 from domain.errors import InvalidOrder
 from domain.menu import Menu, OrderLine
 from domain.order import Order, OrderStatus
+from domain.text import text_problem
 from settings import current_order
 from workflows.order_contract import CancelRequest, PlaceOrder
 

@@ -5,25 +5,11 @@ Refused: NUL and the other control characters (Unicode category Cc) and lone sur
 address, notes, a reason) may hold line breaks and tabs. A name or an address may not be blank.
 """
 
-import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-LINE_BREAKS = frozenset("\t\n\r")
-
-
-def text_problem(value: str, *, lines: bool = False, blank: bool = True) -> str | None:
-    """Why `value` cannot be taken as text, or None when it can."""
-    for char in value:
-        kind = unicodedata.category(char)
-        if kind == "Cs":
-            return "must be valid Unicode (it holds a lone surrogate)"
-        if kind == "Cc" and not (lines and char in LINE_BREAKS):
-            return f"must not hold control characters (it holds U+{ord(char):04X})"
-    if not blank and not value.strip():
-        return "must not be blank"
-    return None
+from domain.text import text_problem
 
 
 def text_line(value: str) -> str:

@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -99,6 +100,21 @@ class PlaceOrder(BaseModel):
         return tuple(LineRequest(p.name, p.size.value, p.toppings, p.quantity) for p in self.pizzas)
 
 
+class CarriedOver(BaseModel):
+    """What a run of an order waiting for the kitchen hands the next when it continues as new."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order: Order
+    ready_told: bool = False
+    # When the kitchen's promise runs out, while it is still being watched.
+    sla_due: datetime | None = None
+
+
+# An order waiting for the kitchen starts a fresh run once its history is this long (or Temporal suggests it).
+CONTINUE_AFTER_EVENTS = 2000
+
+
 class OrderStart(BaseModel):
     """The workflow's input: the request plus what the API decided for it."""
 
@@ -107,12 +123,17 @@ class OrderStart(BaseModel):
     order_id: str
     request: PlaceOrder
     kitchen_sla_seconds: int = Field(gt=0)
+    # Low enough to stay far from Temporal's limits; high enough that a fresh run never continues at once.
+    continue_after_events: int = Field(default=CONTINUE_AFTER_EVENTS, ge=100)
+    # Set on every run after the first: the order as the previous run left it.
+    carried_over: CarriedOver | None = None
 
 
 class StaffNote(BaseModel):
-    """Payload of the kitchen and cancel signals: who, and why. Both optional."""
+    """Payload of the kitchen and cancel signals: who, and why. Both optional; anything else refuses the signal."""
 
-    model_config = ConfigDict(frozen=True)
+    # Extra fields are kept only to be refused: a signal holding them changes nothing (see OrderWorkflow).
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     by: Who | None = None
     notes: Note | None = None

@@ -3,15 +3,18 @@
 Steps that touch only the local database run as local activities (no round trip to the
 server); the charge and the refund are regular activities so that ops see their attempts.
 Handlers change state through the domain; the side effects of a change run in `run`.
+
+Running orders replay this code: a change to the commands it issues (activities, timers, their order)
+is made behind `workflow.patched` (see README, "Changing the workflow safely").
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from copy import deepcopy
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
@@ -20,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.menu import OrderLine
     from domain.messages import cancelled_text, confirmation_text, late_text, ready_text
     from domain.order import Order, OrderStatus, PaymentMethod
+    from domain.text import text_problem
     from workflows.order_contract import (
         FULFILMENT,
         IDEMPOTENCY_CONFLICT,
@@ -38,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         UPDATE_CHANGE_STATUS,
         WORKFLOW_TYPE,
         CancelRequest,
+        CarriedOver,
         KitchenStep,
         OrderResult,
         OrderStart,
@@ -45,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
         StaffNote,
     )
     from workflows.order_metrics import record_status
-    from workflows.order_story import current_details
+    from workflows.order_story import current_details, order_summary
 
 # The local database while placing: quick steps, retried for ten minutes before the saga gives up.
 PLACEMENT_DATABASE_STEP = dict(
@@ -86,11 +91,31 @@ NOTIFY_STEP = dict(
 
 OPS = "ops"
 NOTIFIER = "notifier"
+KITCHEN_SIGNALS = {
+    SIGNAL_MARK_PREPARING: OrderStatus.PREPARING,
+    SIGNAL_MARK_READY: OrderStatus.READY,
+    SIGNAL_MARK_COMPLETED: OrderStatus.COMPLETED,
+}
+
+# Patches: what orders started before a change replay without (README, "Changing the workflow safely").
+# A long history while waiting for the kitchen continues as new.
+CONTINUE_AS_NEW_PATCH = "continue-as-new-while-waiting-for-the-kitchen"
+# A signal whose note has fields besides `by` and `notes`, or text a store cannot keep, is refused.
+STRICT_SIGNALS_PATCH = "signals-refuse-notes-the-order-cannot-keep"
 
 
 def _duration(span: timedelta) -> str:
     minutes = round(span.total_seconds() / 60)
     return f"{minutes} min" if minutes else f"{span.total_seconds():g} s"
+
+
+def _unkeepable(note: StaffNote) -> str | None:
+    """Why a signal's note cannot be taken: fields it should not have, or text a store cannot keep (NUL)."""
+    if note.model_extra:
+        return f"unknown fields {', '.join(note.model_extra)}"
+    by = note.by and text_problem(note.by)
+    notes = note.notes and text_problem(note.notes, lines=True)
+    return f"by {by}" if by else f"notes {notes}" if notes else None
 
 
 def _business_error(err: FailureError, error_type: str) -> ApplicationError | None:
@@ -117,9 +142,29 @@ class OrderWorkflow:
         # Search attributes to set with the next status: no upsert of their own, no event of their own.
         self._pending_attrs: list[SearchAttributeUpdate] = []
         self._sla_watch: asyncio.Task[None] | None = None
+        self._sla_due: datetime | None = None  # while the kitchen's promise is watched
+        self._telling_late = False
+        self._may_continue_as_new = True
+        if start.carried_over is not None:
+            self._carry_on(start.carried_over)
+
+    def _carry_on(self, carried: CarriedOver) -> None:
+        """Pick the order up where the previous run left it: waiting for the kitchen."""
+        self._order = carried.order
+        self._settled = True
+        self._ready_told = carried.ready_told
+        self._sla_due = carried.sla_due
+        self._status_attr = carried.order.status
+        # What undoing the order would take, as `_place` registered it: refund a card, leave the kitchen.
+        if self._start.request.payment_method is PaymentMethod.CARD:
+            self._compensations.append(self._refund)
+        self._compensations.append(self._leave_kitchen)
 
     @workflow.run
     async def run(self, start: OrderStart) -> OrderResult:
+        if start.carried_over is not None:
+            self._describe()
+            return await self._saga(placed=True)
         self._record(OrderStatus.RECEIVED)
         if workflow.info().typed_search_attributes.get(ORDER_STATUS) is None:  # started by hand, not by the API
             request = start.request
@@ -128,8 +173,13 @@ class OrderWorkflow:
                 PAYMENT_METHOD.value_set(request.payment_method.value),
             ]
             self._set_status_attr(OrderStatus.RECEIVED, force=True)
+        return await self._saga(placed=False)
+
+    async def _saga(self, placed: bool) -> OrderResult:
+        """Place the order (unless a previous run did), follow the kitchen, undo it all if it comes to that."""
+        start = self._start
         try:
-            if await self._place():
+            if placed or await self._place():
                 await self._follow_kitchen()
         except asyncio.CancelledError:
             # Cancelled in Temporal (ops): compensate like a customer's cancel.
@@ -234,14 +284,25 @@ class OrderWorkflow:
         assert self._order is not None
         order = self._order
         # Never cancelled: a workflow that ends first simply drops it, which costs no history event.
-        self._sla_watch = asyncio.create_task(self._watch_sla())
+        if self._start.carried_over is None:
+            self._sla_due = workflow.now() + timedelta(seconds=self._start.kitchen_sla_seconds)
+        if self._sla_due is not None:  # a run carried on after the promise was kept or broken has none
+            self._sla_watch = asyncio.create_task(self._watch_sla(self._sla_due))
         handled = order.status
         while True:
             try:
-                await workflow.wait_condition(lambda seen=handled: order.status is not seen or self._cancel is not None)
+                await workflow.wait_condition(
+                    lambda seen=handled: order.status is not seen or self._cancel is not None or self._time_to_move_on()
+                )
                 if self._cancel:
                     return
                 status = order.status
+                if status is handled:
+                    # Woken by the history's length alone; orders started before this could continue do not.
+                    if workflow.patched(CONTINUE_AS_NEW_PATCH):
+                        self._continue_as_new()
+                    self._may_continue_as_new = False
+                    continue
                 self._set_status_attr(status)
                 if status is OrderStatus.COMPLETED:
                     await self._tell_ready()
@@ -257,12 +318,36 @@ class OrderWorkflow:
                     raise
                 workflow.logger.warning("order %s is %s and can no longer be cancelled", order.id, order.status)
 
-    async def _watch_sla(self) -> None:
-        sla = timedelta(seconds=self._start.kitchen_sla_seconds)
-        await workflow.sleep(sla, summary=f"kitchen promise: ready within {_duration(sla)}, else say sorry")
+    async def _watch_sla(self, due: datetime) -> None:
+        left = due - workflow.now()
+        if left > timedelta(0):
+            sla = timedelta(seconds=self._start.kitchen_sla_seconds)
+            await workflow.sleep(left, summary=f"kitchen promise: ready within {_duration(sla)}, else say sorry")
+        self._sla_due = None
         order = self._order
         if order and order.status in (OrderStatus.CONFIRMED, OrderStatus.PREPARING) and not self._cancel:
-            await self._notify("late", late_text(order))
+            self._telling_late = True
+            try:
+                await self._notify("late", late_text(order))
+            finally:
+                self._telling_late = False
+
+    def _time_to_move_on(self) -> bool:
+        """Whether this run's history is long enough to continue as new, and nothing is under way that would be lost."""
+        if not self._may_continue_as_new or self._telling_late or not workflow.all_handlers_finished():
+            return False
+        info = workflow.info()
+        long_enough = info.get_current_history_length() >= self._start.continue_after_events
+        return long_enough or info.is_continue_as_new_suggested()
+
+    def _continue_as_new(self) -> None:
+        """A fresh run, with the order as it stands, the ready text told or not, and the promise still watched."""
+        assert self._order is not None
+        workflow.logger.info(
+            "order %s continues as new after %d events", self._order.id, workflow.info().get_current_history_length()
+        )
+        carried = CarriedOver(order=self._order, ready_told=self._ready_told, sla_due=self._sla_due)
+        workflow.continue_as_new(self._start.model_copy(update={"carried_over": carried}))
 
     async def _tell_ready(self) -> None:
         assert self._order is not None
@@ -371,8 +456,13 @@ class OrderWorkflow:
 
     def _describe(self) -> None:
         """What the Temporal UI shows as the order's current details."""
-        if self._order is not None:
-            workflow.set_current_details(current_details(self._order))
+        order = self._order
+        if order is not None and self._start.carried_over is not None:
+            # A run that continued as new has no summary of its own (Temporal keeps it on the first run).
+            summary = order_summary(order.id, order.pizza_count, order.total, order.fulfilment)
+            workflow.set_current_details(f"{summary} (continued as new)\n\n{current_details(order)}")
+        elif order is not None:
+            workflow.set_current_details(current_details(order))
         elif self._rejection is not None:
             workflow.set_current_details(f"**rejected**: {self._rejection.detail}")
 
@@ -436,21 +526,39 @@ class OrderWorkflow:
         if self._order is None and self._settled:
             raise ApplicationError("the order was rejected", type=NOT_CANCELLABLE)
 
-    @workflow.signal(name=SIGNAL_MARK_PREPARING)
-    def mark_preparing(self, note: StaffNote | None = None) -> None:
-        self._kitchen_signal(OrderStatus.PREPARING, note)
+    # One handler for every signal: a named one would let the SDK drop a payload it cannot decode before any
+    # code of ours runs (so a flood of those would never let the order continue as new), and fail the workflow
+    # task on a signal with two payloads.
+    @workflow.signal(dynamic=True, description="mark_preparing, mark_ready, mark_completed, cancel: {by?, notes?}")
+    def on_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        """A kitchen step or a cancel; any signal the order cannot read or does not allow changes nothing."""
+        if name != SIGNAL_CANCEL and name not in KITCHEN_SIGNALS:
+            workflow.logger.warning("signal %r ignored: the order has no such signal", name[:100])
+            return
+        note = self._staff_note(name, args)
+        if note is None:
+            return
+        if name == SIGNAL_CANCEL:
+            self._cancel_signal(note)
+        else:
+            self._kitchen_signal(KITCHEN_SIGNALS[name], note)
 
-    @workflow.signal(name=SIGNAL_MARK_READY)
-    def mark_ready(self, note: StaffNote | None = None) -> None:
-        self._kitchen_signal(OrderStatus.READY, note)
+    def _staff_note(self, name: str, args: Sequence[RawValue]) -> StaffNote | None:
+        """The signal's note (none sent is an empty one); None, logged, when it has no readable note."""
+        if len(args) > 1:
+            workflow.logger.warning("%s signal ignored: %d payloads, not one note", name, len(args))
+            return None
+        try:
+            note = workflow.payload_converter().from_payload(args[0].payload, StaffNote | None) if args else None
+        except Exception as err:  # whatever the payload is, it is not a note: pydantic's, the codec's, JSON's errors
+            workflow.logger.warning("%s signal ignored: its payload is not a note: %.300s", name, err)
+            return None
+        if note and (refusal := _unkeepable(note)) and workflow.patched(STRICT_SIGNALS_PATCH):
+            workflow.logger.warning("%s signal ignored: %.300s", name, refusal)
+            return None
+        return note or StaffNote()
 
-    @workflow.signal(name=SIGNAL_MARK_COMPLETED)
-    def mark_completed(self, note: StaffNote | None = None) -> None:
-        self._kitchen_signal(OrderStatus.COMPLETED, note)
-
-    @workflow.signal(name=SIGNAL_CANCEL)
-    def cancel(self, note: StaffNote | None = None) -> None:
-        note = note or StaffNote()
+    def _cancel_signal(self, note: StaffNote) -> None:
         request = CancelRequest(by=note.by or OPS, notes=note.notes)
         try:
             self._cancellable(request)
@@ -460,8 +568,7 @@ class OrderWorkflow:
         if self._cancel is None:
             self._cancel = request
 
-    def _kitchen_signal(self, status: OrderStatus, note: StaffNote | None) -> None:
-        note = note or StaffNote()
+    def _kitchen_signal(self, status: OrderStatus, note: StaffNote) -> None:
         step = KitchenStep(status=status, by=note.by or "kitchen", notes=note.notes)
         try:
             self._kitchen_step_allowed(step)

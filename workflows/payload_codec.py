@@ -5,28 +5,48 @@ summaries all pass through the codec. Keys are named; a sealed payload carries i
 so any listed key opens it and keys can be rotated (newest first: the first one seals).
 Search attributes and workflow ids are not payloads: they must never hold customer data.
 
+A workflow's own payloads that do not open (a signal sealed with a key the worker lacks, or garbage
+dressed up as sealed) are handed on as "unopened": a signal holding one is dropped like any other
+undecodable signal, so nobody outside can wedge an order; a workflow's input still fails its task,
+naming the key, until a worker holding that key picks it up.
+
 `python -m workflows.payload_codec [key-id]` prints a new key entry.
 """
 
 import base64
 import binascii
-import dataclasses
+import copy
 import os
 import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.api.failure.v1 import Failure
+from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverter,
+    EncodingPayloadConverter,
+    PayloadCodec,
+    PayloadConverter,
+    SerializationContext,
+    WithSerializationContext,
+    WorkflowSerializationContext,
+)
+from temporalio.exceptions import FailureError
 
 ENCODING = b"binary/encrypted"
+UNOPENED = "binary/unopened"  # a sealed payload that did not open; its data says why
 KEY_ID = "encryption-key-id"
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12
+TAG_BYTES = 16  # AES-GCM's tag, at the end of every sealed payload
 KEY_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -65,7 +85,7 @@ def new_key_entry(key_id: str) -> str:
     return f"{key_id}:{base64.b64encode(AESGCM.generate_key(bit_length=KEY_BYTES * 8)).decode()}"
 
 
-class EncryptionCodec(PayloadCodec):
+class EncryptionCodec(PayloadCodec, WithSerializationContext):
     """Seals payloads with the newest key; opens them with whichever key they name."""
 
     def __init__(self, keys: dict[str, bytes]) -> None:
@@ -73,12 +93,21 @@ class EncryptionCodec(PayloadCodec):
             raise ValueError("at least one key is needed")
         self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
         self._newest = next(iter(keys))
+        self._hands_on_unopened = False
+
+    def with_context(self, context: SerializationContext) -> "EncryptionCodec":
+        """For a workflow's own payloads (input, signals, updates, queries): hand on what does not open."""
+        if not isinstance(context, WorkflowSerializationContext) or self._hands_on_unopened:
+            return self
+        handing_on = copy.copy(self)
+        handing_on._hands_on_unopened = True
+        return handing_on
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self.seal(payload) for payload in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self.open(payload) for payload in payloads]
+        return [self._open_or_hand_on(payload) for payload in payloads]
 
     def seal(self, payload: Payload) -> Payload:
         key_id = self._newest
@@ -90,25 +119,75 @@ class EncryptionCodec(PayloadCodec):
     def open(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
             return payload  # written before encryption was turned on
-        key_id = payload.metadata.get(KEY_ID, b"").decode(errors="replace")
+        # Cut to a key name's longest: anyone may send a payload, with any label.
+        key_id = payload.metadata.get(KEY_ID, b"")[:64].decode(errors="replace")
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             known = ", ".join(self._ciphers)
             raise PayloadKeyError(
                 f"payload sealed with key {key_id!r}, which PIZZERIA_ENCRYPTION_KEYS does not list (it has: {known})"
             )
+        if len(payload.data) < NONCE_BYTES + TAG_BYTES:
+            raise PayloadKeyError(f"payload sealed with key {key_id!r} does not open: it is too short to be sealed")
         try:
             opened = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], key_id.encode())
         except InvalidTag:
             raise PayloadKeyError(f"payload sealed with key {key_id!r} does not open: it was altered") from None
-        return Payload.FromString(opened)
+        try:
+            return Payload.FromString(opened)
+        except DecodeError:
+            raise PayloadKeyError(f"payload sealed with key {key_id!r} holds no payload") from None
+
+    def _open_or_hand_on(self, payload: Payload) -> Payload:
+        try:
+            return self.open(payload)
+        except PayloadKeyError as err:
+            if not self._hands_on_unopened:
+                raise
+            # Read as a payload of its own encoding, which fails where it is read, with this reason.
+            return Payload(metadata={"encoding": UNOPENED.encode()}, data=str(err).encode())
+
+
+class _UnopenedPayloadConverter(EncodingPayloadConverter):
+    """Reading an unopened payload raises why it did not open."""
+
+    @property
+    def encoding(self) -> str:
+        return UNOPENED
+
+    def to_payload(self, value: Any) -> Payload | None:
+        return None  # never written: only the codec makes these
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        raise PayloadKeyError(payload.data.decode(errors="replace"))
+
+
+class SealedPayloadConverter(PydanticPayloadConverter):
+    """Pydantic's JSON, and the unopened payloads of the codec."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._set_converters(*self.converters.values(), _UnopenedPayloadConverter())
+
+
+class SealedFailureConverter(DefaultFailureConverter):
+    """A payload that does not open is reported as itself, not as the SDK's 'Failed decoding arguments'."""
+
+    def to_failure(self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure) -> None:
+        if not isinstance(exception, FailureError) and isinstance(exception.__cause__, PayloadKeyError):
+            exception = exception.__cause__
+        super().to_failure(exception, payload_converter, failure)
 
 
 def data_converter(keys: dict[str, bytes] | None) -> DataConverter:
     """The pizzeria's data converter: pydantic models as JSON, sealed when keys are given."""
     if not keys:
         return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keys))
+    return DataConverter(
+        payload_converter_class=SealedPayloadConverter,
+        payload_codec=EncryptionCodec(keys),
+        failure_converter_class=SealedFailureConverter,
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ a fresh task queue and a worker whose stand-in activities record each call in or
 import asyncio
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,12 +27,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities import contracts as act
 from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, Menu, OrderLine
 from domain.order import Order, OrderStatus, PaymentMethod
 from domain.pricing import Fulfilment
+from tests.conftest import ENCRYPTION_KEYS
 from workflows.order_contract import (
     ORDER_STATUS,
     SEARCH_ATTRIBUTES,
@@ -43,6 +44,7 @@ from workflows.order_contract import (
     workflow_id,
 )
 from workflows.order_workflow import OrderWorkflow
+from workflows.payload_codec import data_converter, parse_keys
 
 MENU = Menu.of(SEED_PIZZAS, SEED_TOPPINGS)
 # A card order of two lines: 2 x large margherita with basil (16.74) + small diavola (12.49),
@@ -257,14 +259,11 @@ class Pizzeria:
     env: WorkflowEnvironment
     task_queue: str
     activities: StandIns
+    client: Client
     handles: list[WorkflowHandle[Any, Any]] = field(default_factory=list)
     # A workflow task waiting on a local activity is extended only at 80 % of its timeout; a
     # short one lets a test that holds a local activity see a cancel request within a second.
     task_timeout: timedelta | None = None
-
-    @property
-    def client(self) -> Client:
-        return self.env.client
 
     def order(
         self, payment_method: PaymentMethod = PaymentMethod.CARD, sla_seconds: int = DEFAULT_SLA_SECONDS
@@ -319,6 +318,20 @@ class Pizzeria:
     async def history(self, handle: WorkflowHandle[Any, Any]) -> list[HistoryEvent]:
         return [event async for event in handle.fetch_history_events()]
 
+    async def runs(self, handle: WorkflowHandle[Any, Any]) -> list[list[HistoryEvent]]:
+        """The history of each run of an order, first to latest (more than one once it continued as new)."""
+        runs: list[list[HistoryEvent]] = []
+        run_id: str | None = handle.first_execution_run_id or handle.run_id
+        while run_id:
+            run = self.client.get_workflow_handle(handle.id, run_id=run_id)
+            runs.append([event async for event in run.fetch_history_events()])
+            last = runs[-1][-1]
+            continued = last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+            run_id = (
+                last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id if continued else None
+            )
+        return runs
+
     async def until_history(
         self, handle: WorkflowHandle[Any, Any], check: Callable[[list[HistoryEvent]], bool], what: str
     ) -> None:
@@ -356,19 +369,30 @@ class Pizzeria:
         self.activities.let_go()
         for handle in self.handles:
             with suppress(RPCError):  # already finished
-                await handle.terminate(reason="test finished")
+                # By id alone: an order that continued as new runs on in its latest run.
+                await self.client.get_workflow_handle(handle.id).terminate(reason="test finished")
+
+
+def sealing_client(env: WorkflowEnvironment, keys: str = ENCRYPTION_KEYS) -> Client:
+    """A client on the test server that seals payloads as the API and the worker do (production's converter)."""
+    return Client(
+        env.client.service_client, namespace=env.client.namespace, data_converter=data_converter(parse_keys(keys))
+    )
 
 
 @asynccontextmanager
-async def _open_pizzeria(env: WorkflowEnvironment) -> AsyncIterator[Pizzeria]:
+async def open_pizzeria(
+    env: WorkflowEnvironment, client: Client | None = None, workflows: Sequence[type] = (OrderWorkflow,), **worker: Any
+) -> AsyncIterator[Pizzeria]:
     """A worker on a fresh task queue; on the way out, what the test left running is ended first."""
-    shop = Pizzeria(env, f"orders-{uuid.uuid4()}", StandIns())
+    shop = Pizzeria(env, f"orders-{uuid.uuid4()}", StandIns(), client or env.client)
     worker = Worker(
-        env.client,
+        shop.client,
         task_queue=shop.task_queue,
-        workflows=[OrderWorkflow],
+        workflows=workflows,
         activities=shop.activities.all(),
         graceful_shutdown_timeout=timedelta(seconds=1),
+        **worker,
     )
     task = asyncio.create_task(worker.run())
     try:
@@ -381,12 +405,22 @@ async def _open_pizzeria(env: WorkflowEnvironment) -> AsyncIterator[Pizzeria]:
 
 @pytest.fixture
 async def pizzeria(time_skipping_env: WorkflowEnvironment) -> AsyncIterator[Pizzeria]:
-    async with _open_pizzeria(time_skipping_env) as shop:
+    async with open_pizzeria(time_skipping_env) as shop:
         yield shop
 
 
 @pytest.fixture
 async def pizzeria_on_real_server(dev_server_env: WorkflowEnvironment) -> AsyncIterator[Pizzeria]:
     """For what the time-skipping server does differently (it has no speculative workflow tasks)."""
-    async with _open_pizzeria(dev_server_env) as shop:
+    async with open_pizzeria(dev_server_env) as shop:
+        yield shop
+
+
+@pytest.fixture
+async def sealed_pizzeria(dev_server_env: WorkflowEnvironment) -> AsyncIterator[Pizzeria]:
+    """Production's converter (sealed payloads) and runner (unsandboxed) on the real server."""
+    # `env.client` stays a raw client (pydantic JSON, no keys): it sends what an outsider might.
+    async with open_pizzeria(
+        dev_server_env, sealing_client(dev_server_env), workflow_runner=UnsandboxedWorkflowRunner()
+    ) as shop:
         yield shop

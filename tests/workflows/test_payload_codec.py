@@ -1,13 +1,17 @@
 """The payload codec: sealed with the newest key, opened with any listed one, refused clearly otherwise."""
 
+import os
 import subprocess
 import sys
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
+from temporalio.converter import WorkflowSerializationContext
 
 from workflows.payload_codec import (
     ENCODING,
+    KEY_ID,
     EncryptionCodec,
     PayloadKeyError,
     data_converter,
@@ -65,6 +69,33 @@ async def test_a_payload_altered_after_sealing_or_relabelled_with_another_key_is
     for bad in (altered, relabelled):
         with pytest.raises(PayloadKeyError, match="does not open: it was altered"):
             await codec.decode([bad])
+
+
+@pytest.mark.parametrize("data", [b"", b"x", os.urandom(27)], ids=["empty", "one byte", "shorter than nonce and tag"])
+async def test_a_payload_too_short_to_be_sealed_is_refused_as_not_opening(data):
+    bad = Payload(metadata={"encoding": ENCODING, KEY_ID: b"k1"}, data=data)
+    with pytest.raises(PayloadKeyError, match="does not open: it is too short to be sealed"):
+        await EncryptionCodec(ring("k1")).decode([bad])
+
+
+async def test_a_payload_sealed_with_a_listed_key_around_no_payload_is_refused():
+    keys = ring("k1")
+    nonce = os.urandom(12)
+    sealed = AESGCM(keys["k1"]).encrypt(nonce, b"\xff\xff\xff", b"k1")
+    bad = Payload(metadata={"encoding": ENCODING, KEY_ID: b"k1"}, data=nonce + sealed)
+    with pytest.raises(PayloadKeyError, match="sealed with key 'k1' holds no payload"):
+        await EncryptionCodec(keys).decode([bad])
+
+
+async def test_for_a_workflows_own_payloads_what_does_not_open_is_refused_only_when_read_naming_the_key():
+    [sealed] = await EncryptionCodec(ring("retired")).encode([plain()])
+    converter = data_converter(ring("k1")).with_context(WorkflowSerializationContext("default", "order-1"))
+    [unopened] = await converter.payload_codec.decode([sealed])
+    assert unopened.metadata["encoding"] == b"binary/unopened"
+    with pytest.raises(PayloadKeyError, match="key 'retired', which PIZZERIA_ENCRYPTION_KEYS does not list"):
+        converter.payload_converter.from_payloads([unopened], [dict])
+    with pytest.raises(PayloadKeyError, match="key 'retired'"):  # the codec itself (the /codec endpoint's) refuses
+        await data_converter(ring("k1")).payload_codec.decode([sealed])
 
 
 async def test_a_payload_written_before_encryption_was_turned_on_still_reads():
