@@ -1,0 +1,111 @@
+"""Orders recorded on a real server replay against today's workflow; a change that would break them fails here.
+
+The histories and how to record them again: tests/histories/README.md.
+"""
+
+import types
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from activities.console_notifier import ConsoleNotifier
+from activities.fake_payments import FakePayments
+from tests.conftest import stack_settings
+from tests.histories.record import KEYS, PATHS, order_id
+from worker import build_worker
+from workflows import order_workflow
+from workflows.order_contract import workflow_id
+from workflows.payload_codec import data_converter, parse_keys
+
+HISTORIES = Path(__file__).parent.parent / "histories"
+FILES = sorted(HISTORIES.glob("*.json"))
+# The happy path's events when continuing as new came in; more would slow every order (README, "Performance").
+HAPPY_PATH_EVENTS = 41
+
+
+def history(path: Path) -> WorkflowHistory:
+    name = path.name.split(".")[0]  # happy_path.json, continued_as_new.run-2.json
+    return WorkflowHistory.from_json(workflow_id(order_id(name)), path.read_text())
+
+
+@pytest.fixture(scope="module")
+def worker_replayer(temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> Replayer:
+    """A replayer with the workflows and the runner of the worker that `worker.py` builds, and the histories' key."""
+    # The worker's own wiring: a change of runner (or of the workflows it hosts) there is replayed here.
+    settings = stack_settings(temporal_env, tmp_path_factory.mktemp("replay") / "replay.db")
+    config = build_worker(temporal_env.client, settings, FakePayments(), ConsoleNotifier()).config()
+    return Replayer(
+        workflows=config["workflows"],
+        workflow_runner=config["workflow_runner"],
+        data_converter=data_converter(parse_keys(KEYS)),
+    )
+
+
+def test_every_path_of_an_order_has_a_recorded_history():
+    assert {path.name.split(".")[0] for path in FILES} == set(PATHS)
+
+
+def test_the_recorded_happy_path_writes_no_more_events_than_before():
+    assert len(history(HISTORIES / "happy_path.json").events) <= HAPPY_PATH_EVENTS
+
+
+@pytest.mark.parametrize("path", FILES, ids=[path.name for path in FILES])
+async def test_a_recorded_order_replays_without_nondeterminism(worker_replayer, path):
+    result = await worker_replayer.replay_workflow(history(path), raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure!r}"
+
+
+def changed_workflow(*changes: tuple[str, str]) -> type:
+    """A copy of OrderWorkflow with its source changed as given (each text must occur exactly once)."""
+    source = Path(order_workflow.__file__).read_text()
+    for old, new in changes:
+        assert source.count(old) == 1, f"the workflow no longer reads {old!r}: update this test"
+        source = source.replace(old, new)
+    module = types.ModuleType("changed_order_workflow")
+    exec(compile(source, "changed_order_workflow.py", "exec"), module.__dict__)
+    return module.OrderWorkflow
+
+
+CHANGES = {
+    "compensations-reordered": (
+        "cancelled_while_confirmed.json",
+        [("for undo in reversed(self._compensations):", "for undo in self._compensations:")],
+    ),
+    "activity-renamed": ("happy_path.json", [("act.RECORD_COMPLETION, f", '"record_sale", f')]),
+    "step-removed": (
+        "happy_path.json",
+        [('await self._notify("confirmation", confirmation_text(self._order))', "pass")],
+    ),
+    "timer-added": (
+        "cash_order.json",
+        [
+            (
+                "        self._set_status_attr(OrderStatus.CONFIRMED)\n",
+                "        await workflow.sleep(1)\n        self._set_status_attr(OrderStatus.CONFIRMED)\n",
+            )
+        ],
+    ),
+    "continue-as-new-unguarded": (
+        "before_patches.json",
+        [("if workflow.patched(CONTINUE_AS_NEW_PATCH):", "if True:")],
+    ),
+    "strict-signals-unguarded": (
+        "before_patches.json",
+        [("and workflow.patched(STRICT_SIGNALS_PATCH)", "")],
+    ),
+}
+
+
+@pytest.mark.parametrize(("file", "changes"), CHANGES.values(), ids=CHANGES.keys())
+async def test_a_change_that_would_break_running_orders_fails_their_replay(worker_replayer, file, changes):
+    replayer = Replayer(
+        workflows=[changed_workflow(*changes)],
+        workflow_runner=worker_replayer.config()["workflow_runner"],
+        data_converter=worker_replayer.config()["data_converter"],
+    )
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(history(HISTORIES / file))
