@@ -24,8 +24,13 @@ log = logging.getLogger("pizzeria.stripe")
 
 # How far back a refund looks for an order's charge when the charge's outcome was never seen.
 LOOKBACK_SECONDS = 7 * 24 * 3600
-# A retried charge looks back to its first attempt, give or take this much between Temporal's clock and Stripe's.
-CLOCK_SKEW_SECONDS = 300
+# A retried charge looks back to its first attempt, give or take this much between Temporal's clock and Stripe's,
+# among this many of the newest PaymentIntents at most: retries come when Stripe is slow, and a lookup that
+# paged through every charge of the last minutes would multiply the load on it just then. The idempotency key
+# is what guarantees one charge (Stripe keeps it 24 h; a charge is given up after 10 minutes); this lookup
+# covers a server that does not keep keys.
+CLOCK_SKEW_SECONDS = 60
+RETRY_LOOKUP_INTENTS = 300
 # Refunds that gave nothing back: a retried refund does not take one of these for the order's.
 UNDONE_REFUNDS = frozenset({"failed", "canceled"})
 
@@ -56,7 +61,7 @@ class StripePayments(PaymentGateway):
     async def charge(self, order_id: str, amount: Decimal, payment_token: str) -> str:
         if (first_try := _first_attempt_at()) is not None:
             # An earlier attempt may have charged the card though its answer never came back.
-            earlier = await self._find_charge(order_id, first_try - CLOCK_SKEW_SECONDS)
+            earlier = await self._find_charge(order_id, first_try - CLOCK_SKEW_SECONDS, RETRY_LOOKUP_INTENTS)
             if earlier is not None:
                 log.warning(
                     "order %s: an earlier attempt charged the card as %s; not charging again", order_id, earlier
@@ -125,11 +130,13 @@ class StripePayments(PaymentGateway):
         log.info("order %s: refunded %s %s of %s as %s", order_id, amount, self._currency, intent_id, refund.id)
         return refund.id
 
-    async def _find_charge(self, order_id: str, since: float) -> str | None:
-        """The order's successful PaymentIntent made since then (a Unix time), if a charge went through."""
-        page = await self._stripe.v1.payment_intents.list_async(params={"limit": 100})
+    async def _find_charge(self, order_id: str, since: float, at_most: int | None = None) -> str | None:
+        """The order's successful PaymentIntent made since then (a Unix time), among the newest `at_most`."""
+        page = await self._stripe.v1.payment_intents.list_async(params={"limit": min(at_most or 100, 100)})
+        seen = 0
         async for intent in page.auto_paging_iter():
-            if intent.created < since:
+            seen += 1
+            if intent.created < since or (at_most is not None and seen > at_most):
                 break  # newest first
             ours = intent.metadata is not None and intent.metadata.to_dict().get("order_id") == order_id
             if ours and intent.status == "succeeded":
