@@ -25,7 +25,7 @@ TEMPORAL_TUNING := \
 SEARCH_ATTRIBUTES := --search-attribute OrderStatus=Keyword --search-attribute OrderTotal=Double \
 	--search-attribute Fulfilment=Keyword --search-attribute PaymentMethod=Keyword
 
-.PHONY: install run test postgresql chromium bench lint token clean
+.PHONY: install run test postgresql chromium bench soak lint token clean
 
 install: $(STAMP)
 
@@ -95,6 +95,14 @@ chromium:
 bench: $(STAMP)
 	@mkdir -p data
 	$(BIN)/python -m tests.benchmark.bench_orders --orders 1000 --rate 20 --out data/bench.json
+
+# Many orders at once through the API (completed, cancelled in every cancellable status, declined, card and
+# cash), then every workflow, charge, refund, stored row and the revenue reconciled against the plan.
+# `make soak ORDERS=10000 CONCURRENCY=100`; exits non-zero on any mismatch.
+ORDERS ?= 3000
+CONCURRENCY ?= 60
+soak: $(STAMP)
+	$(BIN)/python -m tests.load.reconcile --orders $(ORDERS) --concurrency $(CONCURRENCY)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
