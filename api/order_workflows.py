@@ -91,6 +91,8 @@ class OrderWorkflows:
         self._task_queue = settings.task_queue
         self._sla = settings.kitchen_sla_seconds
         self._wait = settings.confirm_timeout_seconds
+        # One health check at a time, shared by every slow call: under load many calls are slow at once.
+        self._reachability: asyncio.Future[None] | None = None
 
     async def place(self, order_id: str, request: PlaceOrder, priced: tuple[OrderLine, ...] | None) -> Placement:
         """Start the order's workflow and wait, in the same call, until it is confirmed or refused.
@@ -212,6 +214,13 @@ class OrderWorkflows:
                 answer.add_done_callback(_consume)
 
     async def _check_reachable(self) -> None:
+        if self._reachability is None or self._reachability.done():
+            self._reachability = asyncio.ensure_future(self._ask_health())
+            self._reachability.add_done_callback(_consume)
+        # Shielded: a caller that gives up must not cut the check short for the others.
+        await asyncio.shield(self._reachability)
+
+    async def _ask_health(self) -> None:
         service = self._client.service_client
         where = f"Temporal at {service.config.target_host}"
         try:
