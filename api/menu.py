@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from api.auth import Manager
 from api.deps import MenuDep, RecentMenuDep
@@ -64,7 +64,7 @@ class PriceChanges(BaseModel):
 class PizzaChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    available: bool | None = None
+    available: StrictBool | None = None  # true or false: "yes" or 1 is a wrong type, refused
     prices: PriceChanges | None = None
 
     @model_validator(mode="after")
@@ -77,7 +77,7 @@ class PizzaChange(BaseModel):
 class ToppingChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    available: bool | None = None
+    available: StrictBool | None = None  # true or false: "yes" or 1 is a wrong type, refused
     price: Price | None = None
 
     @model_validator(mode="after")

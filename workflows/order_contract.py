@@ -5,7 +5,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
 from temporalio.common import SearchAttributeKey
 
 from domain.menu import LineRequest, Size
@@ -51,7 +51,7 @@ class PizzaChoice(BaseModel):
     name: Name = Field(description="Pizza name from the menu, any case", examples=["margherita"])
     size: Size = Field(description="small, medium or large, any case")
     toppings: tuple[Name, ...] = Field(default=(), max_length=10, description="Topping names from the menu")
-    quantity: int = Field(default=1, ge=1, le=10)
+    quantity: StrictInt = Field(default=1, ge=1, le=10)  # a number: "2" or true is a wrong type, refused
 
     @field_validator("size", mode="before")
     @classmethod

@@ -296,15 +296,26 @@ async def test_a_key_given_twice_is_named(stack):
     assert "'customer_name' appears more than once" in assert_problem(response, 422)["detail"]
 
 
-async def test_a_quantity_given_as_a_numeric_string_is_read_as_that_number(stack):
+@pytest.mark.parametrize("quantity", ['"2"', "true", "2.0"])
+async def test_a_quantity_that_is_not_a_json_integer_is_a_wrong_type_named(stack, quantity):
     response = await stack.http.post(
         "/api/orders",
-        content=_order(QTY, '"quantity": "2"'),
+        content=_order(QTY, f'"quantity": {quantity}'),
         headers={"Idempotency-Key": new_key(), "Content-Type": "application/json"},
     )
 
-    assert response.status_code == 201, response.text
-    assert response.json()["items"][0]["quantity"] == 2
+    assert [error["field"] for error in assert_problem(response, 422)["errors"]] == ["pizzas[0].quantity"]
+
+
+@pytest.mark.parametrize("available", ['"yes"', '"true"', "1"])
+async def test_availability_that_is_not_a_json_boolean_is_a_wrong_type_named(stack, available):
+    response = await stack.http.put(
+        "/api/menu/toppings/basil",
+        content=f'{{"available": {available}}}',
+        headers={**manager_headers(), "Content-Type": "application/json"},
+    )
+
+    assert [error["field"] for error in assert_problem(response, 422)["errors"]] == ["available"]
 
 
 # --- query parameters and headers -----------------------------------------------------------
