@@ -5,6 +5,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
@@ -96,6 +97,14 @@ async def refuse_body(limit: int, receive: Receive, send: Send, more: bool) -> N
     await send({"type": "http.response.body", "body": b""})
 
 
+def _quiet_about_calls_given_up(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # A call to Temporal given up on (its deadline passed, or Temporal or every worker was found away) leaves
+    # the SDK's own future holding a CancelledError nobody reads: that is no error worth a log line.
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
+
+
 def create_app(settings: Settings | None = None, tracing: TracerProvider | None = None) -> FastAPI:
     """The API, wired to Temporal and the database named by the settings.
 
@@ -128,8 +137,14 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
         app.state.orders = OrderStore(engine)
         app.state.menu = MenuStore(engine)
         app.state.recent_menu = RecentMenu(app.state.menu)
-        yield
-        engine.dispose()
+        loop = asyncio.get_running_loop()
+        before = loop.get_exception_handler()
+        loop.set_exception_handler(_quiet_about_calls_given_up)
+        try:
+            yield
+        finally:
+            loop.set_exception_handler(before)
+            engine.dispose()
         if tracing:
             tracing.shutdown()  # sends the spans still waiting in the batch
 
