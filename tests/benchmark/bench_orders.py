@@ -830,17 +830,22 @@ async def amain(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
+def run_then_leave(run: Awaitable[int], interrupted: Callable[[], None] = lambda: None) -> None:
+    """Run a harness's main coroutine, then leave the process with its exit code (130 when interrupted)."""
     try:
-        code = asyncio.run(amain(args))
-    except KeyboardInterrupt:
+        code = asyncio.run(run)  # type: ignore[arg-type]
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        interrupted()
         code = 130
     sys.stdout.flush()
     sys.stderr.flush()
     # Leave at once: a process that exits right after its last Temporal call can abort in the SDK's
     # teardown (temporalio/sdk-python#300); every child process is already stopped.
     os._exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    run_then_leave(amain(parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ from tests.benchmark.bench_orders import (
     TinyHttp,
     closed_loop,
     free_port,
+    run_then_leave,
     say,
     start_pizzeria,
     start_temporal,
@@ -656,16 +657,7 @@ async def amain(args: argparse.Namespace) -> int:
 
 
 def main() -> None:
-    args = parse_args()
-    try:
-        code = asyncio.run(amain(args))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        say("interrupted; every process stopped")
-        code = 130
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Every child process is stopped; leave at once (temporalio/sdk-python#300, as the benchmark does).
-    os._exit(code)
+    run_then_leave(amain(parse_args()), lambda: say("interrupted; every process stopped"))
 
 
 if __name__ == "__main__":
