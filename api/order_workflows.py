@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
@@ -232,18 +229,6 @@ class OrderWorkflows:
             raise RPCError(f"{where} is unreachable: {err}", RPCStatusCode.UNAVAILABLE, b"") from None
         if not serving:
             raise RPCError(f"{where} is not serving", RPCStatusCode.UNAVAILABLE, b"")
-        # Temporal is there; is any worker? Without one an order waits until the deadline for nothing.
-        # (A worker that stopped a little while ago is still listed: then the call waits its time.)
-        queue = DescribeTaskQueueRequest(
-            namespace=self._client.namespace,
-            task_queue=TaskQueue(name=self._task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        )
-        described = await self._client.workflow_service.describe_task_queue(queue, timeout=HEALTH_CHECK_TIMEOUT)
-        if not described.pollers:
-            raise RPCError(
-                f"no worker is taking orders (task queue {self._task_queue})", RPCStatusCode.UNAVAILABLE, b""
-            )
 
 
 def _consume(abandoned: asyncio.Future) -> None:  # type: ignore[type-arg]
