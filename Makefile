@@ -37,11 +37,13 @@ $(STAMP): pyproject.toml
 
 # Payloads are encrypted with a development key made on the first run in $(DATA)/encryption.keys (where a
 # worker started by hand finds it too; PIZZERIA_ENCRYPTION_KEYS overrides it). The UI decodes them through
-# the API's codec endpoint, which here serves callers on loopback without a token.
+# the API's codec endpoint, which here serves callers on loopback without a token. Order ids of Idempotency-Keys
+# are keyed with a secret made there too ($(DATA)/order-id.secret; PIZZERIA_ORDER_ID_SECRET overrides it).
 run: $(STAMP)
 	@mkdir -p $(DATA)
 	@[ -s $(DATA)/encryption.keys ] || (umask 077; $(BIN)/python -m workflows.payload_codec dev-$$(date +%Y%m%d) > $(DATA)/encryption.keys)
-	@export PIZZERIA_ENCRYPTION_KEYS_FILE="$(DATA)/encryption.keys" \
+	@[ -s $(DATA)/order-id.secret ] || (umask 077; $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $(DATA)/order-id.secret)
+	@export PIZZERIA_ENCRYPTION_KEYS_FILE="$(DATA)/encryption.keys" PIZZERIA_ORDER_ID_SECRET_FILE="$(DATA)/order-id.secret" \
 		PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN="$${PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN:-true}" \
 		PIZZERIA_WORKER_METRICS_ADDRESS="127.0.0.1:$(PIZZERIA_WORKER_METRICS_PORT)" \
 		PIZZERIA_CODEC_CORS_ORIGINS="$${PIZZERIA_CODEC_CORS_ORIGINS:-http://localhost:$(PIZZERIA_TEMPORAL_UI_PORT),http://127.0.0.1:$(PIZZERIA_TEMPORAL_UI_PORT)}"; \

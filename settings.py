@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     task_queue: str = Field("pizzeria-orders", min_length=1)
     database_url: str = Field("sqlite:///data/pizzeria.db", min_length=1)
     api_port: int = Field(8000, ge=1, le=65535)
+    # In production every secret must be given; in development the API makes what is missing under data/.
+    environment: Literal["development", "production"] = "development"
+    # The HMAC key that turns an Idempotency-Key into an order id (api/order_ids.py); unset, it is read from
+    # order_id_secret_file (make run writes one there).
+    order_id_secret: SecretStr | None = Field(None, min_length=32)
+    order_id_secret_file: Path = Path("data/order-id.secret")
+    # Also answer a key with the order its id named before ids were keyed; turn off once Temporal keeps none.
+    legacy_order_ids: bool = True
     jwt_secret: str = Field(DEV_JWT_SECRET, min_length=32, repr=False)
     payments: Literal["fake", "stripe"] = "fake"
     stripe_api_key: str | None = Field(None, validation_alias=_env("STRIPE_API_KEY"), repr=False)
@@ -151,6 +159,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"PIZZERIA_ENCRYPTION_KEYS_FILE: {path}: {err}") from None
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _order_id_secret_from_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("order_id_secret"):
+            return data
+        path = Path(data.get("order_id_secret_file") or cls.model_fields["order_id_secret_file"].default)
+        try:
+            secret = path.read_text().strip() if path.is_file() else None
+        except OSError as err:
+            raise ValueError(f"PIZZERIA_ORDER_ID_SECRET_FILE: {path}: {err}") from None
+        return {**data, "order_id_secret": secret} if secret else data
+
     @field_validator("encryption_keys")
     @classmethod
     def _keys(cls, value: SecretStr | None) -> SecretStr | None:
@@ -188,6 +208,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _providers_complete(self) -> "Settings":
+        if self.environment == "production":
+            if self.order_id_secret is None:
+                raise ValueError("PIZZERIA_ORDER_ID_SECRET is required when PIZZERIA_ENVIRONMENT=production")
+            if self.jwt_secret == DEV_JWT_SECRET:
+                raise ValueError("PIZZERIA_JWT_SECRET must be set when PIZZERIA_ENVIRONMENT=production")
         if self.payments == "stripe" and not self.stripe_api_key:
             raise ValueError("STRIPE_API_KEY is required when PIZZERIA_PAYMENTS=stripe")
         if self.notifier == "twilio":

@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +23,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.order_ids import OrderIds, legacy_order_id
 from api.problems import ProblemError, unavailable
 from domain.menu import OrderLine
 from domain.order import Order, OrderStatus
@@ -45,8 +45,6 @@ from workflows.order_contract import (
 from workflows.order_story import order_lines, order_summary
 from workflows.order_workflow import OrderWorkflow
 
-# Order ids made from an Idempotency-Key: the same key always names the same order.
-IDEMPOTENT_ORDERS = uuid.UUID("5f1c2b8e-7d43-4c4e-9a55-3c7f0e6a9d21")
 QUERY_TIMEOUT = timedelta(seconds=5)
 # A call still unanswered after this long asks whether Temporal is there at all: while it is down, the
 # SDK's own retries would otherwise hold every request for up to 10 s before it fails.
@@ -61,11 +59,6 @@ class OrderNotFound(Exception):
 
 class OrderClosed(Exception):
     """The workflow has finished: the order can no longer change."""
-
-
-def order_id_for(idempotency_key: str | None) -> str:
-    """A new order id, or the one an Idempotency-Key has always stood for."""
-    return str(uuid.uuid5(IDEMPOTENT_ORDERS, idempotency_key) if idempotency_key else uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -86,13 +79,35 @@ def _update_refusal(err: WorkflowUpdateFailedError) -> str:
 
 
 class OrderWorkflows:
-    def __init__(self, client: Client, settings: Settings) -> None:
+    def __init__(self, client: Client, settings: Settings, ids: OrderIds) -> None:
         self._client = client
+        self._ids = ids
+        self._legacy_ids = settings.legacy_order_ids
         self._task_queue = settings.task_queue
         self._sla = settings.kitchen_sla_seconds
         self._wait = settings.confirm_timeout_seconds
         # One health check at a time, shared by every slow call: under load many calls are slow at once.
         self._reachability: asyncio.Future[None] | None = None
+
+    async def order_id(self, idempotency_key: str | None) -> str:
+        """The id of the order a request places: new, or the one its Idempotency-Key stands for.
+
+        A key used before ids were keyed keeps answering its own order while Temporal keeps that workflow.
+        """
+        order_id = self._ids.new(idempotency_key)
+        if idempotency_key is None or not self._legacy_ids:
+            return order_id
+        legacy = legacy_order_id(idempotency_key)
+        handle = self._client.get_workflow_handle(workflow_id(legacy))
+        try:
+            await self._answer(handle.describe(rpc_timeout=QUERY_TIMEOUT), self._wait)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return order_id
+            raise unavailable(f"the order system is unreachable ({err.message})", order_id=order_id) from None
+        except (TimeoutError, RPCTimeoutOrCancelledError):
+            raise unavailable("the order system did not answer in time", order_id=order_id) from None
+        return legacy
 
     async def place(self, order_id: str, request: PlaceOrder, priced: tuple[OrderLine, ...] | None) -> Placement:
         """Start the order's workflow and wait, in the same call, until it is confirmed or refused.

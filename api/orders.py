@@ -18,7 +18,7 @@ from activities.order_store import OrderStore
 from api.auth import KitchenStaff
 from api.deps import OrderStoreDep, RecentMenuDep, WorkflowsDep
 from api.json_body import StrictJSONRoute
-from api.order_workflows import OrderClosed, OrderNotFound, order_id_for
+from api.order_workflows import OrderClosed, OrderNotFound
 from api.problems import Problem, ProblemError
 from api.text import Note
 from domain.errors import InvalidOrder
@@ -127,7 +127,7 @@ async def place_order(
     a blank name or address is refused.
     """
     refuse_unstorable_text(request)
-    order_id = order_id_for(idempotency_key)
+    order_id = await workflows.order_id(idempotency_key)
     current_order.set(order_id)  # for the request's log lines
     placement = await workflows.place(order_id, request, priced_lines(await menu.get(), request))
     result = placement.result

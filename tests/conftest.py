@@ -25,6 +25,7 @@ from activities.fake_payments import FakePayments
 from activities.ports import Notifier, PaymentGateway
 from api.app import create_app
 from api.auth import mint_token
+from api.order_ids import OrderIds
 from settings import Settings
 from tests.peers import StripePeer, TwilioPeer
 from worker import build_worker, client_options
@@ -53,6 +54,12 @@ SEARCH_ATTRIBUTE_FLAGS = [
 # Tests run with payloads encrypted, as `make run` and production do.
 ENCRYPTION_KEYS = new_key_entry("tests-newest") + "," + new_key_entry("tests-older")
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
+ORDER_ID_SECRET = "a-test-order-id-secret-that-nobody-else-holds"
+
+
+def order_id_for(idempotency_key: str) -> str:
+    """The id the tests' API gives the order placed with this Idempotency-Key."""
+    return OrderIds(ORDER_ID_SECRET.encode()).new(idempotency_key)
 
 
 def order_body(**changes: object) -> dict:
@@ -166,6 +173,7 @@ def stack_settings(env: WorkflowEnvironment, db_path: Path, **overrides: object)
         "task_queue": f"orders-{uuid.uuid4()}",
         "database_url": f"sqlite:///{db_path}",
         "jwt_secret": SECRET,
+        "order_id_secret": ORDER_ID_SECRET,
         "encryption_keys": ENCRYPTION_KEYS,
         "encryption_keys_file": db_path.parent / "no-such.keys",  # never a developer's data/encryption.keys
     }

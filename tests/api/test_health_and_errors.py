@@ -13,9 +13,8 @@ import uvicorn
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.app import MAX_BODY_BYTES, create_app
-from api.order_workflows import order_id_for
 from tests.api.conftest import assert_problem, kitchen_headers, manager_headers, new_key
-from tests.conftest import Stack, free_port, order_body, running_stack
+from tests.conftest import Stack, free_port, order_body, order_id_for, running_stack
 
 # Every path the API promises, with its methods.
 CONTRACT_PATHS = {

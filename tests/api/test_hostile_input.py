@@ -12,7 +12,6 @@ import pytest
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from api.order_workflows import order_id_for
 from tests.api.conftest import (
     assert_problem,
     get_order,
@@ -21,7 +20,7 @@ from tests.api.conftest import (
     new_key,
     workflow_finished,
 )
-from tests.conftest import SECRET, Stack, order_body, running_stack, staff_headers, unique_phone
+from tests.conftest import SECRET, Stack, order_body, order_id_for, running_stack, staff_headers, unique_phone
 
 # name, address and a note: each stored and returned exactly as sent
 VERBATIM = {

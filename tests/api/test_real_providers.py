@@ -11,10 +11,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities.ports import masked_phone
 from activities.stripe_payments import StripePayments
 from activities.twilio_notifier import TwilioNotifier
-from api.order_workflows import order_id_for
 from domain.money import to_minor_units
 from tests.api.conftest import assert_problem, eventually, get_order, money, move_ok, new_key, texts_to
-from tests.conftest import Stack, running_stack, unique_phone
+from tests.conftest import Stack, order_id_for, running_stack, unique_phone
 from tests.peers import STRIPE_KEY, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN, StripePeer, TwilioPeer
 from workflows.order_contract import OrderResult, workflow_id
 

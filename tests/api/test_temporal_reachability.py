@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from temporalio.service import RPCError
 
 from api import order_workflows
+from api.order_ids import OrderIds
 from api.order_workflows import OrderWorkflows
 from settings import Settings
 
@@ -28,7 +29,9 @@ class AwayService:
 async def test_thirty_calls_stuck_at_once_ask_temporal_once_and_all_answer_unreachable_within_a_second(monkeypatch):
     monkeypatch.setattr(order_workflows, "REACHABILITY_CHECK_AFTER_SECONDS", 0.2)
     service = AwayService()
-    workflows = OrderWorkflows(SimpleNamespace(service_client=service), Settings(jwt_secret="x" * 32))  # type: ignore[arg-type]
+    workflows = OrderWorkflows(
+        SimpleNamespace(service_client=service), Settings(jwt_secret="x" * 32), OrderIds(b"s" * 32)
+    )  # type: ignore[arg-type]
     started = time.monotonic()
     outcomes = await asyncio.gather(
         *(workflows._answer(asyncio.sleep(30), 10) for _ in range(30)), return_exceptions=True

@@ -33,6 +33,7 @@ import json
 import math
 import os
 import platform
+import secrets
 import shutil
 import signal
 import socket
@@ -550,6 +551,7 @@ async def start_pizzeria(procs: Processes, workdir: Path, address: str) -> tuple
         "PIZZERIA_ENCRYPTION_KEYS": new_key_entry("bench"),  # as in production: every payload encrypted
         "PYTHONUNBUFFERED": "1",
     }
+    env.setdefault("PIZZERIA_ORDER_ID_SECRET", secrets.token_urlsafe(32))
     procs.start("worker", [sys.executable, "worker.py"], env)
 
     async def polling() -> bool:

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from api.order_workflows import order_id_for
-from tests.conftest import order_body
+from tests.conftest import order_body, order_id_for
 from tests.e2e.conftest import PostgresServer, Processes, launch_api
 from tests.e2e.faults import Store, assert_finished_whole, assert_unavailable, eventually, pay_through_stripe, reaches
 from tests.e2e.test_order_lifecycle import http_client, kitchen_moves, kitchen_token

@@ -19,9 +19,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from activities.ports import masked_phone
 from activities.stripe_payments import StripePayments
-from api.order_workflows import order_id_for
 from domain.money import to_minor_units
-from tests.conftest import order_body, running_stack, unique_phone
+from tests.conftest import order_body, order_id_for, running_stack, unique_phone
 from tests.e2e.test_order_lifecycle import http_client, kitchen_moves
 from tests.e2e.test_real_providers import use_real_providers
 from tests.peers import STRIPE_KEY, StripePeer

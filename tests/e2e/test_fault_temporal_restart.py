@@ -10,8 +10,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from api.order_workflows import order_id_for
-from tests.conftest import order_body
+from tests.conftest import order_body, order_id_for
 from tests.e2e.conftest import DevServer, Processes, launch_api
 from tests.e2e.faults import Store, assert_finished_whole, assert_unavailable, eventually, pay_through_stripe, reaches
 from tests.e2e.test_order_lifecycle import http_client, kitchen_moves, kitchen_token

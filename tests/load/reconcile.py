@@ -43,7 +43,6 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.database import OrderRow, make_engine
 from api.auth import mint_token
-from api.order_workflows import order_id_for
 from tests.benchmark.bench_orders import (
     Answer,
     CpuMeter,
@@ -58,7 +57,7 @@ from tests.benchmark.bench_orders import (
     summary,
     wait_until,
 )
-from tests.conftest import order_body
+from tests.conftest import ORDER_ID_SECRET, order_body, order_id_for
 from tests.peers import STRIPE_KEY
 from workflows.order_contract import ORDER_STATUS, UPDATE_CANCEL_ORDER, workflow_id
 
@@ -525,7 +524,13 @@ async def load(args: argparse.Namespace, procs: Processes) -> dict:
     setup_started = time.perf_counter()
     peer_url = await start_stripe_peer(procs)
     # The worker and the API inherit this process's environment: card payments go to the peer.
-    os.environ.update(PIZZERIA_PAYMENTS="stripe", STRIPE_API_KEY=STRIPE_KEY, PIZZERIA_STRIPE_API_BASE=peer_url)
+    # Order ids of keys are computed here as the API computes them.
+    os.environ.update(
+        PIZZERIA_PAYMENTS="stripe",
+        STRIPE_API_KEY=STRIPE_KEY,
+        PIZZERIA_STRIPE_API_BASE=peer_url,
+        PIZZERIA_ORDER_ID_SECRET=ORDER_ID_SECRET,
+    )
     address = await start_temporal(procs, workdir)
     base_url, env = await start_pizzeria(procs, workdir, address)
     client = await Client.connect(address)
