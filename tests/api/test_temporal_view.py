@@ -122,7 +122,7 @@ async def test_the_readmes_queries_find_orders_above_an_amount_late_ones_and_tod
         )
 
     assert await eventually(lambda: found(f"OrderTotal > {Decimal(big['total']) - 1}", big["id"]))
-    # "Late": still in the kitchen, placed before some moment (in the README: 45 minutes ago; here: now).
+    # "Late": still in the kitchen, placed before some moment (in docs/operating.md: 45 minutes ago; here: now).
     late_query = f"OrderStatus IN ('confirmed', 'preparing') AND StartTime < '{just_now}'"
     assert await eventually(lambda: found(late_query, late["id"]))
     cancellations = f"OrderStatus = 'cancelled' AND CloseTime >= '{today}'"

@@ -23,7 +23,7 @@ from workflows.payload_codec import data_converter, parse_keys
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))
-# The happy path's events when continuing as new came in; more would slow every order (README, "Performance").
+# The happy path's events when continuing as new came in; more would slow every order (docs/performance.md).
 HAPPY_PATH_EVENTS = 41
 
 
