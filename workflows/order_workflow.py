@@ -12,15 +12,23 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from copy import deepcopy
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from activities import contracts as act
+    from activities.payments.activities import (
+        PAYMENT_DECLINED,
+        PAYMENTS_MISCONFIGURED,
+        ChargeRequest,
+        PaymentActivities,
+        RefundRequest,
+    )
+    from activities.store.activities import INVALID_ORDER, KitchenTicket, StoreActivities, ValidateOrder
+    from activities.texts.activities import Notification, TextActivities
     from domain.errors import IllegalTransition
-    from domain.menu import OrderLine
     from domain.messages import cancelled_text, confirmation_text, late_text, ready_text
     from domain.order import Order, OrderStatus, PaymentMethod
     from domain.text import text_problem
@@ -68,14 +76,14 @@ VALIDATION_STEP = dict(
     retry_policy=RetryPolicy(
         initial_interval=timedelta(milliseconds=200),
         maximum_interval=timedelta(seconds=10),
-        non_retryable_error_types=[act.INVALID_ORDER],
+        non_retryable_error_types=[INVALID_ORDER],
     ),
 )
 # A charge that cannot be made within ten minutes is given up (and refunded, in case it went through).
 CHARGE_STEP = dict(
     start_to_close_timeout=timedelta(seconds=30),
     schedule_to_close_timeout=timedelta(minutes=10),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=[act.PAYMENT_DECLINED]),
+    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30), non_retryable_error_types=[PAYMENT_DECLINED]),
 )
 # Money owed back is retried until it is paid.
 REFUND_STEP = dict(
@@ -210,15 +218,14 @@ class OrderWorkflow:
         """Validate, charge, store, queue, tell the customer. True once the order is confirmed."""
         request, order_id = self._start.request, self._start.order_id
         try:
-            items = await workflow.execute_local_activity(
-                act.VALIDATE_ORDER,
-                act.ValidateOrder(order_id, request.lines()),
-                result_type=tuple[OrderLine, ...],
+            items = await workflow.execute_local_activity_method(
+                StoreActivities.validate_order,
+                ValidateOrder(order_id, request.lines()),
                 summary=f"price {len(request.pizzas)} line(s) from today's menu",
                 **VALIDATION_STEP,
             )
         except FailureError as err:
-            if (invalid := _business_error(err, act.INVALID_ORDER)) is None:
+            if (invalid := _business_error(err, INVALID_ORDER)) is None:
                 raise
             self._rejection = Rejection(kind="invalid", detail=invalid.message)
             self._set_status_attr(OrderStatus.REJECTED)
@@ -239,11 +246,14 @@ class OrderWorkflow:
         # Paid: stored as confirmed, then queued, in one workflow task. It counts as confirmed once stored.
         confirmed = deepcopy(self._order)
         confirmed.confirm(workflow.now())
-        await self._db(act.SAVE_ORDER, "store the order as confirmed", confirmed, placing=True)
+        await self._db(StoreActivities.save_order, "store the order as confirmed", confirmed, placing=True)
         self._order = confirmed
         self._compensations.append(self._leave_kitchen)
         await self._db(
-            act.QUEUE_IN_KITCHEN, "put the order in the kitchen's queue", act.KitchenTicket(order_id), placing=True
+            StoreActivities.queue_in_kitchen,
+            "put the order in the kitchen's queue",
+            KitchenTicket(order_id),
+            placing=True,
         )
         if self._cancel:
             return False
@@ -256,24 +266,23 @@ class OrderWorkflow:
         """Charge the card; a decline rejects the order. False when the saga stops here."""
         assert self._order is not None
         try:
-            receipt = await workflow.execute_activity(
-                act.CHARGE_PAYMENT,
-                act.ChargeRequest(self._order.id, self._order.total, payment_token),
-                result_type=act.ChargeReceipt,
+            receipt = await workflow.execute_activity_method(
+                PaymentActivities.charge_payment,
+                ChargeRequest(self._order.id, self._order.total, payment_token),
                 summary=f"charge ${self._order.total} to the card",
                 **CHARGE_STEP,
             )
         except FailureError as err:
-            if _business_error(err, act.PAYMENTS_MISCONFIGURED):
+            if _business_error(err, PAYMENTS_MISCONFIGURED):
                 self._compensations.clear()  # the provider refused the request itself: nothing was charged
-            if (declined := _business_error(err, act.PAYMENT_DECLINED)) is None:
+            if (declined := _business_error(err, PAYMENT_DECLINED)) is None:
                 raise
             self._compensations.clear()  # nothing was charged
             code = declined.details[0] if declined.details else None
             self._rejection = Rejection(kind="declined", detail=declined.message, decline_code=code)
             self._order.reject(workflow.now(), f"card declined: {declined.message}", by="payments")
             self._set_status_attr(OrderStatus.REJECTED)
-            await self._db(act.RECORD_REJECTION, "record the declined order")
+            await self._db(StoreActivities.record_rejection, "record the declined order")
             self._settled = True
             return False
         self._order.record_payment(receipt.transaction_id)
@@ -306,9 +315,9 @@ class OrderWorkflow:
                 self._set_status_attr(status)
                 if status is OrderStatus.COMPLETED:
                     await self._tell_ready()
-                    await self._db(act.RECORD_COMPLETION, f"record the sale of ${order.total}")
+                    await self._db(StoreActivities.record_completion, f"record the sale of ${order.total}")
                     return
-                await self._db(act.SAVE_ORDER, f"store the order as {status}")
+                await self._db(StoreActivities.save_order, f"store the order as {status}")
                 if status is OrderStatus.READY:
                     await self._tell_ready()
                 handled = status
@@ -378,16 +387,15 @@ class OrderWorkflow:
         self._compensations.clear()
         self._order.cancel(workflow.now(), request.by, request.notes, self._refund_id)
         self._set_status_attr(OrderStatus.CANCELLED)
-        await self._db(act.RECORD_CANCELLATION, "record the cancellation")
+        await self._db(StoreActivities.record_cancellation, "record the cancellation")
         self._settled = True
         await self._notify("cancelled", cancelled_text(self._order))
 
     async def _refund(self) -> None:
         assert self._order is not None
-        receipt = await workflow.execute_activity(
-            act.REFUND_PAYMENT,
-            act.RefundRequest(self._order.id, self._order.total, self._order.payment.transaction_id),
-            result_type=act.RefundReceipt,
+        receipt = await workflow.execute_activity_method(
+            PaymentActivities.refund_payment,
+            RefundRequest(self._order.id, self._order.total, self._order.payment.transaction_id),
             summary=f"refund ${self._order.total} to the card",
             **REFUND_STEP,
         )
@@ -396,24 +404,28 @@ class OrderWorkflow:
     async def _leave_kitchen(self) -> None:
         assert self._order is not None
         await self._db(
-            act.REMOVE_FROM_KITCHEN, "take the order out of the kitchen's queue", act.KitchenTicket(self._order.id)
+            StoreActivities.remove_from_kitchen,
+            "take the order out of the kitchen's queue",
+            KitchenTicket(self._order.id),
         )
 
-    async def _db(self, activity: str, summary: str, arg: object = None, placing: bool = False) -> None:
+    async def _db(
+        self, step: Callable[[StoreActivities, Any], None], summary: str, arg: object = None, placing: bool = False
+    ) -> None:
         """A local database step, given the order as it stands unless told otherwise.
 
         While placing, a step that keeps failing is given up so the order can be undone;
         after that (kitchen steps, compensation) the store is waited for.
         """
         options = PLACEMENT_DATABASE_STEP if placing else DATABASE_STEP
-        await workflow.execute_local_activity(activity, arg or self._order, summary=summary, **options)
+        await workflow.execute_local_activity_method(step, arg or self._order, summary=summary, **options)
 
     async def _notify(self, kind: str, text: str) -> None:
         assert self._order is not None
         try:
-            await workflow.execute_local_activity(
-                act.NOTIFY_CUSTOMER,
-                act.Notification(self._order.id, self._order.customer.phone, text),
+            await workflow.execute_local_activity_method(
+                TextActivities.notify_customer,
+                Notification(self._order.id, self._order.customer.phone, text),
                 summary=f"text the customer: {kind}",
                 **NOTIFY_STEP,
             )

@@ -17,8 +17,8 @@ import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from activities.ports import masked_phone
-from activities.stripe_payments import StripePayments
+from activities.payments.stripe import StripePayments
+from activities.texts.port import masked_phone
 from api.order_workflows import order_id_for
 from domain.money import to_minor_units
 from tests.conftest import order_body, running_stack, unique_phone

@@ -31,7 +31,6 @@ from temporalio.common import RawValue
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner
 
-from activities import contracts as act
 from domain.order import OrderStatus, PaymentMethod
 from tests.workflows.conftest import Pizzeria, open_pizzeria, place_order
 from workflows.order_contract import SEARCH_ATTRIBUTES, CancelRequest, KitchenStep, OrderStart
@@ -107,7 +106,7 @@ async def cash_order(shop: Pizzeria) -> WorkflowHandle[Any, Any]:
 
 async def cancelled_while_received(shop: Pizzeria) -> WorkflowHandle[Any, Any]:
     """Cancelled while its card is being charged: the charge goes through, and is refunded."""
-    shop.activities.hold(act.CHARGE_PAYMENT)
+    shop.activities.hold("charge_payment")
     handle = await shop.start(start_for("cancelled_while_received"))
     await shop.activities.until_holding()
     update = await handle.start_update(

@@ -12,8 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from activities.console_notifier import ConsoleNotifier
-from activities.fake_payments import FakePayments
+from activities.payments.fake import FakePayments
+from activities.texts.console import ConsoleNotifier
 from tests.conftest import stack_settings
 from tests.histories.record import KEYS, PATHS, order_id
 from worker import build_worker
@@ -75,7 +75,10 @@ CHANGES = {
         "cancelled_while_confirmed.json",
         [("for undo in reversed(self._compensations):", "for undo in self._compensations:")],
     ),
-    "activity-renamed": ("happy_path.json", [("act.RECORD_COMPLETION, f", '"record_sale", f')]),
+    "activity-changed": (
+        "happy_path.json",
+        [("StoreActivities.record_completion, f", "StoreActivities.record_cancellation, f")],
+    ),
     "step-removed": (
         "happy_path.json",
         [('await self._notify("confirmation", confirmation_text(self._order))', "pass")],
