@@ -131,7 +131,7 @@ class OrderWorkflow(OrderHandlers):
             self._reached(OrderStatus.REJECTED)
             self._settled = True
             return False
-        self._order, _ = Order.place(
+        self._order = Order.place(
             order_id, request.customer(), request.fulfilment, items, request.payment_method, workflow.info().start_time
         )
         self._view.priced(self._order)

@@ -58,7 +58,7 @@ def place(
     lines: tuple[LineRequest, ...] = TWO_LARGE_MARGHERITAS_WITH_BASIL,
     fulfilment: Fulfilment = Fulfilment.DELIVERY,
 ) -> Order:
-    order, _ = Order.place(order_id, CUSTOMER, fulfilment, MENU.price_lines(lines), PaymentMethod.CARD, at)
+    order = Order.place(order_id, CUSTOMER, fulfilment, MENU.price_lines(lines), PaymentMethod.CARD, at)
     return order
 
 
