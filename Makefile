@@ -81,6 +81,7 @@ run: $(STAMP)
 
 test: $(STAMP) postgresql chromium
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 # The store's tests also run against a real PostgreSQL server, started by the tests themselves.
@@ -109,9 +110,10 @@ soak: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 token: $(STAMP)
 	@$(BIN)/python -m api.auth --sub mario --roles kitchen,manager
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .import_linter_cache

@@ -16,17 +16,18 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import Runtime
 from temporalio.worker import Interceptor, UnsandboxedWorkflowRunner, Worker
 
-from activities.console_notifier import ConsoleNotifier
-from activities.database import create_schema, make_engine
-from activities.fake_payments import FakePayments
-from activities.menu_store import MenuStore
-from activities.notification_activities import NotificationActivities
-from activities.order_store import OrderStore
-from activities.payment_activities import PaymentActivities
-from activities.ports import Notifier, PaymentGateway
-from activities.store_activities import StoreActivities
-from activities.stripe_payments import StripePayments
-from activities.twilio_notifier import TwilioNotifier
+from activities.payments.activities import PaymentActivities
+from activities.payments.fake import FakePayments
+from activities.payments.port import PaymentGateway
+from activities.payments.stripe import StripePayments
+from activities.store.activities import StoreActivities
+from activities.store.menu import MenuStore
+from activities.store.orders import OrderStore
+from activities.store.tables import create_schema, make_engine
+from activities.texts.activities import TextActivities
+from activities.texts.console import ConsoleNotifier
+from activities.texts.port import Notifier
+from activities.texts.twilio import TwilioNotifier
 from settings import Settings, configure_logging, load_settings, sdk_runtime, tracer_provider
 from workflows.order_workflow import OrderWorkflow
 from workflows.payload_codec import data_converter
@@ -73,7 +74,7 @@ def build_worker(
         # the worker's CPU under load (py-spy). OrderWorkflow is pure and deterministic, and its tests run
         # it inside the sandbox, which would catch a non-deterministic call; production runs it without.
         workflow_runner=UnsandboxedWorkflowRunner(),
-        activities=[*store.all(), *PaymentActivities(payments).all(), *NotificationActivities(texts).all()],
+        activities=[*store.all(), *PaymentActivities(payments).all(), *TextActivities(texts).all()],
         # The database steps are plain functions; they run on these threads.
         activity_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity"),
         max_concurrent_activities=32,

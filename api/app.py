@@ -15,9 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
-from activities.database import create_schema, make_engine
-from activities.menu_store import MenuStore
-from activities.order_store import OrderStore
+from activities.store.menu import MenuStore
+from activities.store.orders import OrderStore
+from activities.store.tables import create_schema, make_engine
 from api import analytics, codec, health, kitchen, menu, metrics, orders
 from api.codec import CodecCORS
 from api.deps import RecentMenu

@@ -8,8 +8,8 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import SQLAlchemyError
 
-from activities.menu_store import MenuStore
-from activities.order_store import OrderStore
+from activities.store.menu import MenuStore
+from activities.store.orders import OrderStore
 from api.order_workflows import OrderWorkflows
 from domain.menu import Menu
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio.service import RPCError
 
-from activities.order_store import OrderStore
+from activities.store.orders import OrderStore
 from api.auth import KitchenStaff
 from api.deps import OrderStoreDep, RecentMenuDep, WorkflowsDep
 from api.json_body import StrictJSONRoute

@@ -6,15 +6,6 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domain.errors import IllegalTransition
-from domain.events import (
-    OrderCancelled,
-    OrderCompleted,
-    OrderConfirmed,
-    OrderEvent,
-    OrderPlaced,
-    OrderRejected,
-    OrderStatusChanged,
-)
 from domain.menu import OrderLine
 from domain.pricing import Fulfilment, total_order
 
@@ -97,10 +88,10 @@ class Order:
         items: tuple[OrderLine, ...],
         payment_method: PaymentMethod,
         at: datetime,
-    ) -> tuple["Order", OrderPlaced]:
+    ) -> "Order":
         """A new order in status received, priced from its lines."""
         totals = total_order(items, fulfilment)
-        order = cls(
+        return cls(
             id=order_id,
             status=OrderStatus.RECEIVED,
             fulfilment=fulfilment,
@@ -114,7 +105,6 @@ class Order:
             history=[StatusChange(OrderStatus.RECEIVED, at, SYSTEM)],
             placed_at=at,
         )
-        return order, OrderPlaced(order_id, at, totals.total)
 
     @property
     def short_id(self) -> str:
@@ -146,32 +136,24 @@ class Order:
         """The card was charged under this transaction."""
         self.payment.transaction_id = transaction_id
 
-    def confirm(self, at: datetime) -> OrderConfirmed:
+    def confirm(self, at: datetime) -> None:
         """Paid (or cash) and stored: the kitchen may start."""
         self._move(OrderStatus.CONFIRMED, at, SYSTEM, None)
         self.estimated_ready_at = at + PREP_BASE + PREP_PER_EXTRA_PIZZA * (self.pizza_count - 1)
-        return OrderConfirmed(self.id, at, self.estimated_ready_at)
 
-    def advance(self, status: OrderStatus, at: datetime, by: str, notes: str | None = None) -> list[OrderEvent]:
-        """A kitchen step: preparing, ready or completed (which books the sale)."""
+    def advance(self, status: OrderStatus, at: datetime, by: str, notes: str | None = None) -> None:
+        """A kitchen step: preparing, ready or completed."""
         self.check_kitchen_step(status)
-        previous = self.status
         self._move(status, at, by, notes)
-        events: list[OrderEvent] = [OrderStatusChanged(self.id, at, previous, status, by)]
-        if status is OrderStatus.COMPLETED:
-            events.append(OrderCompleted(self.id, at, self.total))
-        return events
 
-    def reject(self, at: datetime, reason: str, by: str = SYSTEM) -> OrderRejected:
+    def reject(self, at: datetime, reason: str, by: str = SYSTEM) -> None:
         """Validation or payment failed: nothing is charged."""
         self._move(OrderStatus.REJECTED, at, by, reason)
-        return OrderRejected(self.id, at, reason)
 
-    def cancel(self, at: datetime, by: str, notes: str | None, refund_id: str | None) -> OrderCancelled:
+    def cancel(self, at: datetime, by: str, notes: str | None, refund_id: str | None) -> None:
         """Cancelled after compensation has run."""
         self._move(OrderStatus.CANCELLED, at, by, notes)
         self.payment.refund_id = refund_id
-        return OrderCancelled(self.id, at, by, refund_id)
 
     def note(self, at: datetime, by: str, notes: str) -> None:
         """Something worth knowing that changes no status (a text that could not be sent)."""

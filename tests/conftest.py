@@ -21,8 +21,9 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.fake_payments import FakePayments
-from activities.ports import Notifier, PaymentGateway
+from activities.payments.fake import FakePayments
+from activities.payments.port import PaymentGateway
+from activities.texts.port import Notifier
 from api.app import create_app
 from api.auth import mint_token
 from api.order_ids import OrderIds

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from activities.fake_payments import FakePayments
-from activities.ports import PaymentGateway, masked_phone
+from activities.payments.fake import FakePayments
+from activities.payments.port import PaymentGateway
+from activities.texts.port import masked_phone
 from domain.errors import PaymentDeclined
 
 ORDER_ID = "3f2a9c1e-7b4d-4e8a-9c2f-1a2b3c4d5e6f"

@@ -10,10 +10,10 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, select
 from temporalio.exceptions import ApplicationError
 
-from activities.database import KitchenTicketRow, OrderRow, create_schema, make_engine
-from activities.menu_store import MenuStore
-from activities.order_store import OrderStore
-from activities.store_activities import DATABASE_UNAVAILABLE, StoreActivities
+from activities.store.activities import DATABASE_UNAVAILABLE, StoreActivities
+from activities.store.menu import MenuStore
+from activities.store.orders import OrderStore
+from activities.store.tables import KitchenTicketRow, OrderRow, create_schema, make_engine
 from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, LineRequest, Menu, OrderLine, Size
 from domain.order import Customer, Order, OrderStatus, PaymentMethod, StatusChange
 from domain.pricing import Fulfilment
@@ -58,7 +58,7 @@ def place(
     lines: tuple[LineRequest, ...] = TWO_LARGE_MARGHERITAS_WITH_BASIL,
     fulfilment: Fulfilment = Fulfilment.DELIVERY,
 ) -> Order:
-    order, _ = Order.place(order_id, CUSTOMER, fulfilment, MENU.price_lines(lines), PaymentMethod.CARD, at)
+    order = Order.place(order_id, CUSTOMER, fulfilment, MENU.price_lines(lines), PaymentMethod.CARD, at)
     return order
 
 

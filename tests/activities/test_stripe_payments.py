@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from activities.ports import PaymentsMisconfigured
-from activities.stripe_payments import StripePayments
+from activities.payments.port import PaymentsMisconfigured
+from activities.payments.stripe import StripePayments
 from domain.errors import PaymentDeclined
 from tests.peers import STRIPE_KEY, StripePeer
 

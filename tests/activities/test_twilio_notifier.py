@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from activities.ports import Undeliverable, masked_phone
-from activities.twilio_notifier import TwilioNotifier
+from activities.texts.port import Undeliverable, masked_phone
+from activities.texts.twilio import TwilioNotifier
 from tests.conftest import unique_phone
 from tests.peers import TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN, TwilioPeer
 

@@ -11,7 +11,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.fake_payments import FakePayments
+from activities.payments.fake import FakePayments
 from tests.api.conftest import (
     assert_problem,
     completed_order,

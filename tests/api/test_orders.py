@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from activities.fake_payments import FakePayments
+from activities.payments.fake import FakePayments
 from tests.api.conftest import (
     assert_problem,
     completed_order,

@@ -8,9 +8,9 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from activities.ports import masked_phone
-from activities.stripe_payments import StripePayments
-from activities.twilio_notifier import TwilioNotifier
+from activities.payments.stripe import StripePayments
+from activities.texts.port import masked_phone
+from activities.texts.twilio import TwilioNotifier
 from domain.money import to_minor_units
 from tests.api.conftest import assert_problem, eventually, get_order, money, move_ok, new_key, texts_to
 from tests.conftest import Stack, order_id_for, running_stack, unique_phone

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.fake_payments import FakePayments
+from activities.payments.fake import FakePayments
 from api.app import app, create_app
 from domain.menu import SEED_PIZZAS, SEED_TOPPINGS
 from settings import Settings

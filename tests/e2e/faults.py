@@ -9,8 +9,8 @@ from typing import TypeVar
 import httpx
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from activities.database import make_engine
-from activities.order_store import ORDER_JSON, OrderStore
+from activities.store.orders import ORDER_JSON, OrderStore
+from activities.store.tables import make_engine
 from tests.e2e.conftest import Processes
 from tests.e2e.test_order_lifecycle import story
 from tests.peers import STRIPE_KEY, StripePeer

@@ -17,8 +17,8 @@ import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from activities.ports import masked_phone
-from activities.stripe_payments import StripePayments
+from activities.payments.stripe import StripePayments
+from activities.texts.port import masked_phone
 from domain.money import to_minor_units
 from tests.conftest import order_body, order_id_for, running_stack, unique_phone
 from tests.e2e.test_order_lifecycle import http_client, kitchen_moves

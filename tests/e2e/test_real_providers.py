@@ -4,7 +4,7 @@ localstripe and a Twilio-speaking server on loopback stand in for the two compan
 import uuid
 from decimal import Decimal
 
-from activities.ports import masked_phone
+from activities.texts.port import masked_phone
 from domain.money import to_minor_units
 from tests.api.conftest import texts_to
 from tests.conftest import order_body, unique_phone

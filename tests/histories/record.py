@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
@@ -31,7 +32,6 @@ from temporalio.common import RawValue
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner
 
-from activities import contracts as act
 from domain.order import OrderStatus, PaymentMethod
 from tests.workflows.conftest import Pizzeria, open_pizzeria, place_order
 from workflows.order_contract import SEARCH_ATTRIBUTES, CancelRequest, KitchenStep, OrderStart
@@ -107,7 +107,7 @@ async def cash_order(shop: Pizzeria) -> WorkflowHandle[Any, Any]:
 
 async def cancelled_while_received(shop: Pizzeria) -> WorkflowHandle[Any, Any]:
     """Cancelled while its card is being charged: the charge goes through, and is refunded."""
-    shop.activities.hold(act.CHARGE_PAYMENT)
+    shop.activities.hold("charge_payment")
     handle = await shop.start(start_for("cancelled_while_received"))
     await shop.activities.until_holding()
     update = await handle.start_update(
@@ -249,17 +249,27 @@ PATHS: dict[str, OrderPath] = {
 }
 
 
-def workflow_before_patches() -> type:
-    """OrderWorkflow as it was at BEFORE_PATCHES_COMMIT, loaded from git into a module of its own."""
-    source = subprocess.run(
-        ["git", "show", f"{BEFORE_PATCHES_COMMIT}:workflows/order_workflow.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=HERE,
+def _source_then(path: str) -> str:
+    return subprocess.run(
+        ["git", "show", f"{BEFORE_PATCHES_COMMIT}:{path}"], capture_output=True, text=True, check=True, cwd=HERE
     ).stdout
+
+
+def workflow_before_patches() -> type:
+    """OrderWorkflow as it was at BEFORE_PATCHES_COMMIT, loaded from git into a module of its own.
+
+    It runs on today's modules but for two things that changed since: the activity contracts it imported
+    (loaded from the same commit: the same names and fields) and `Order.place`, which returned an event too.
+    """
+    source = _source_then("workflows/order_workflow.py")
+    then, now = "self._order, _ = Order.place(", "self._order = Order.place("
+    assert source.count(then) == 1, "the old workflow no longer reads as expected"
+    source = source.replace(then, now)
+    contracts = types.ModuleType("activities.contracts")
+    exec(compile(_source_then("activities/contracts.py"), "activities/contracts.py", "exec"), contracts.__dict__)
     module = types.ModuleType("order_workflow_before_patches")
-    exec(compile(source, f"{BEFORE_PATCHES_COMMIT}:workflows/order_workflow.py", "exec"), module.__dict__)
+    with patch.dict(sys.modules, {"activities.contracts": contracts}):
+        exec(compile(source, f"{BEFORE_PATCHES_COMMIT}:workflows/order_workflow.py", "exec"), module.__dict__)
     return module.OrderWorkflow
 
 

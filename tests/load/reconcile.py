@@ -41,7 +41,7 @@ from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.database import OrderRow, make_engine
+from activities.store.tables import OrderRow, make_engine
 from api.auth import mint_token
 from tests.benchmark.bench_orders import (
     Answer,

@@ -29,7 +29,16 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from activities import contracts as act
+from activities.payments.activities import (
+    PAYMENT_DECLINED,
+    PAYMENTS_MISCONFIGURED,
+    ChargeReceipt,
+    ChargeRequest,
+    RefundReceipt,
+    RefundRequest,
+)
+from activities.store.activities import INVALID_ORDER, KitchenTicket, ValidateOrder
+from activities.texts.activities import Notification
 from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, Menu, OrderLine
 from domain.order import Order, OrderStatus, PaymentMethod
 from domain.pricing import Fulfilment
@@ -52,10 +61,10 @@ MENU = Menu.of(SEED_PIZZAS, SEED_TOPPINGS)
 TOTAL = Decimal("52.98")
 DEFAULT_SLA_SECONDS = 2700
 # What a cancel runs once the order is confirmed: its compensations, newest first, then the record and the text.
-UNDONE_AFTER_CONFIRMATION = [act.REMOVE_FROM_KITCHEN, act.REFUND_PAYMENT, act.RECORD_CANCELLATION, act.NOTIFY_CUSTOMER]
+UNDONE_AFTER_CONFIRMATION = ["remove_from_kitchen", "refund_payment", "record_cancellation", "notify_customer"]
 # Every step of an order cancelled while its card is being charged.
 CANCELLED_DURING_CHARGE = [
-    act.VALIDATE_ORDER, act.CHARGE_PAYMENT, act.REFUND_PAYMENT, act.RECORD_CANCELLATION, act.NOTIFY_CUSTOMER
+    "validate_order", "charge_payment", "refund_payment", "record_cancellation", "notify_customer"
 ]  # fmt: skip
 PATIENCE = 15.0  # seconds of real time a test waits for the worker before giving up
 
@@ -151,68 +160,68 @@ class StandIns:
         return [call.arg for call in self.calls if call.name == name]
 
     def texts(self) -> list[str]:
-        return [note.text for note in self.args(act.NOTIFY_CUSTOMER)]
+        return [note.text for note in self.args("notify_customer")]
 
     def saved_statuses(self) -> list[OrderStatus]:
-        return [order.status for order in self.args(act.SAVE_ORDER)]
+        return [order.status for order in self.args("save_order")]
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         record = self._record
 
-        @activity.defn(name=act.VALIDATE_ORDER)
-        async def validate_order(request: act.ValidateOrder) -> tuple[OrderLine, ...]:
-            await record(Call(act.VALIDATE_ORDER, request))
+        @activity.defn(name="validate_order")
+        async def validate_order(request: ValidateOrder) -> tuple[OrderLine, ...]:
+            await record(Call("validate_order", request))
             if self.invalid:
-                raise ApplicationError(self.invalid, type=act.INVALID_ORDER, non_retryable=True)
+                raise ApplicationError(self.invalid, type=INVALID_ORDER, non_retryable=True)
             return MENU.price_lines(request.lines)
 
-        @activity.defn(name=act.CHARGE_PAYMENT)
-        async def charge_payment(request: act.ChargeRequest) -> act.ChargeReceipt:
-            await record(Call(act.CHARGE_PAYMENT, request))
+        @activity.defn(name="charge_payment")
+        async def charge_payment(request: ChargeRequest) -> ChargeReceipt:
+            await record(Call("charge_payment", request))
             if self.decline_code:
                 raise ApplicationError(
-                    "Your card was declined.", self.decline_code, type=act.PAYMENT_DECLINED, non_retryable=True
+                    "Your card was declined.", self.decline_code, type=PAYMENT_DECLINED, non_retryable=True
                 )
             if self.refused_key:
-                raise ApplicationError(self.refused_key, type=act.PAYMENTS_MISCONFIGURED, non_retryable=True)
-            return act.ChargeReceipt(f"pi_{request.order_id}")
+                raise ApplicationError(self.refused_key, type=PAYMENTS_MISCONFIGURED, non_retryable=True)
+            return ChargeReceipt(f"pi_{request.order_id}")
 
-        @activity.defn(name=act.REFUND_PAYMENT)
-        async def refund_payment(request: act.RefundRequest) -> act.RefundReceipt:
-            await record(Call(act.REFUND_PAYMENT, request))
-            return act.RefundReceipt(f"re_{request.order_id}")
+        @activity.defn(name="refund_payment")
+        async def refund_payment(request: RefundRequest) -> RefundReceipt:
+            await record(Call("refund_payment", request))
+            return RefundReceipt(f"re_{request.order_id}")
 
-        @activity.defn(name=act.SAVE_ORDER)
+        @activity.defn(name="save_order")
         async def save_order(order: Order) -> None:
-            await record(Call(act.SAVE_ORDER, order))
+            await record(Call("save_order", order))
             if self.failing_save:
                 raise ApplicationError(self.failing_save, type="DatabaseGone", non_retryable=True)
 
-        @activity.defn(name=act.QUEUE_IN_KITCHEN)
-        async def queue_in_kitchen(ticket: act.KitchenTicket) -> None:
-            await record(Call(act.QUEUE_IN_KITCHEN, ticket))
+        @activity.defn(name="queue_in_kitchen")
+        async def queue_in_kitchen(ticket: KitchenTicket) -> None:
+            await record(Call("queue_in_kitchen", ticket))
 
-        @activity.defn(name=act.REMOVE_FROM_KITCHEN)
-        async def remove_from_kitchen(ticket: act.KitchenTicket) -> None:
-            await record(Call(act.REMOVE_FROM_KITCHEN, ticket))
+        @activity.defn(name="remove_from_kitchen")
+        async def remove_from_kitchen(ticket: KitchenTicket) -> None:
+            await record(Call("remove_from_kitchen", ticket))
 
-        @activity.defn(name=act.NOTIFY_CUSTOMER)
-        async def notify_customer(message: act.Notification) -> None:
-            await record(Call(act.NOTIFY_CUSTOMER, message))
+        @activity.defn(name="notify_customer")
+        async def notify_customer(message: Notification) -> None:
+            await record(Call("notify_customer", message))
             if self.failing_texts:
                 raise RuntimeError(self.failing_texts)
 
-        @activity.defn(name=act.RECORD_COMPLETION)
+        @activity.defn(name="record_completion")
         async def record_completion(order: Order) -> None:
-            await record(Call(act.RECORD_COMPLETION, order))
+            await record(Call("record_completion", order))
 
-        @activity.defn(name=act.RECORD_CANCELLATION)
+        @activity.defn(name="record_cancellation")
         async def record_cancellation(order: Order) -> None:
-            await record(Call(act.RECORD_CANCELLATION, order))
+            await record(Call("record_cancellation", order))
 
-        @activity.defn(name=act.RECORD_REJECTION)
+        @activity.defn(name="record_rejection")
         async def record_rejection(order: Order) -> None:
-            await record(Call(act.RECORD_REJECTION, order))
+            await record(Call("record_rejection", order))
 
         return [
             validate_order,

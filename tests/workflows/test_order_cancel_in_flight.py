@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 
-from activities import contracts as act
 from domain.order import OrderStatus
 from tests.workflows.conftest import CANCELLED_DURING_CHARGE, PATIENCE, TOTAL, UNDONE_AFTER_CONFIRMATION
 from workflows.order_contract import CancelRequest, KitchenStep, OrderResult
@@ -41,7 +40,7 @@ def _assert_cancelled_by_ops(result: OrderResult, order_id: str) -> None:
 
 
 async def test_cancelling_the_workflow_during_the_charge_refunds_whatever_the_charge_did(pizzeria):
-    pizzeria.activities.hold(act.CHARGE_PAYMENT)  # the gateway does not answer before the cancel
+    pizzeria.activities.hold("charge_payment")  # the gateway does not answer before the cancel
     start = pizzeria.order()
     handle = await pizzeria.start(start)
     await pizzeria.activities.until_holding()
@@ -51,7 +50,7 @@ async def test_cancelling_the_workflow_during_the_charge_refunds_whatever_the_ch
     result = await asyncio.wait_for(handle.result(), PATIENCE)
 
     assert pizzeria.activities.names() == CANCELLED_DURING_CHARGE
-    (refund,) = pizzeria.activities.args(act.REFUND_PAYMENT)
+    (refund,) = pizzeria.activities.args("refund_payment")
     # The charge's outcome is unknown: the refund names no transaction and the gateway looks it up.
     assert (refund.order_id, refund.amount, refund.transaction_id) == (start.order_id, TOTAL, None)
     _assert_cancelled_by_ops(result, start.order_id)
@@ -60,7 +59,7 @@ async def test_cancelling_the_workflow_during_the_charge_refunds_whatever_the_ch
 
 async def test_cancelling_the_workflow_while_the_confirmation_is_sent_still_compensates(pizzeria):
     start = pizzeria.order()
-    pizzeria.activities.hold(act.NOTIFY_CUSTOMER)
+    pizzeria.activities.hold("notify_customer")
     handle = await pizzeria.start(start)
     await pizzeria.activities.until_holding()
 
@@ -74,7 +73,7 @@ async def test_cancelling_the_workflow_while_the_confirmation_is_sent_still_comp
 async def test_cancelling_the_workflow_while_a_kitchen_step_is_stored_still_compensates(pizzeria):
     start = pizzeria.order()
     handle, _ = await pizzeria.place(start)
-    pizzeria.activities.hold(act.SAVE_ORDER, lambda order: order.status is OrderStatus.PREPARING)
+    pizzeria.activities.hold("save_order", lambda order: order.status is OrderStatus.PREPARING)
     await handle.signal("mark_preparing", {"by": "luigi"})
     await pizzeria.activities.until_holding()
 
@@ -89,7 +88,7 @@ async def test_cancelling_the_workflow_while_a_kitchen_step_is_stored_still_comp
 async def test_cancelling_the_workflow_while_a_ready_order_is_stored_leaves_it_to_be_completed(pizzeria):
     handle, _ = await pizzeria.place()
     await handle.execute_update(OrderWorkflow.change_status, KitchenStep(status=OrderStatus.PREPARING, by="luigi"))
-    pizzeria.activities.hold(act.SAVE_ORDER, lambda order: order.status is OrderStatus.READY)
+    pizzeria.activities.hold("save_order", lambda order: order.status is OrderStatus.READY)
     await handle.signal("mark_ready", {"by": "luigi"})
     await pizzeria.activities.until_holding()
 
@@ -99,8 +98,8 @@ async def test_cancelling_the_workflow_while_a_ready_order_is_stored_leaves_it_t
 
     assert result.status is OrderStatus.COMPLETED
     names = pizzeria.activities.names()
-    assert act.REFUND_PAYMENT not in names and act.REMOVE_FROM_KITCHEN not in names
-    assert names[-1] == act.RECORD_COMPLETION
+    assert "refund_payment" not in names and "remove_from_kitchen" not in names
+    assert names[-1] == "record_completion"
     assert any("on its way" in text for text in pizzeria.activities.texts())
     assert await pizzeria.order_status_attribute(handle) == "completed"
 
@@ -108,7 +107,7 @@ async def test_cancelling_the_workflow_while_a_ready_order_is_stored_leaves_it_t
 async def test_cancelling_the_workflow_during_a_customers_cancel_does_not_cut_the_refund_short(pizzeria):
     start = pizzeria.order()
     handle, _ = await pizzeria.place(start)
-    pizzeria.activities.hold(act.REFUND_PAYMENT)
+    pizzeria.activities.hold("refund_payment")
     cancelling = asyncio.create_task(handle.execute_update(OrderWorkflow.cancel_order, CancelRequest(by="customer")))
     await pizzeria.activities.until_holding()
 
@@ -121,4 +120,4 @@ async def test_cancelling_the_workflow_during_a_customers_cancel_does_not_cut_th
     assert result.status is OrderStatus.CANCELLED and answered.status is OrderStatus.CANCELLED
     assert result.order.history[-1].by == "customer"
     assert result.order.payment.refund_id == f"re_{start.order_id}"
-    assert pizzeria.activities.names()[-3:] == [act.REFUND_PAYMENT, act.RECORD_CANCELLATION, act.NOTIFY_CUSTOMER]
+    assert pizzeria.activities.names()[-3:] == ["refund_payment", "record_cancellation", "notify_customer"]

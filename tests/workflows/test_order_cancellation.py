@@ -4,7 +4,6 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 
-from activities import contracts as act
 from domain.order import OrderStatus, PaymentMethod
 from tests.workflows.conftest import CANCELLED_DURING_CHARGE, TOTAL, UNDONE_AFTER_CONFIRMATION
 from workflows.order_contract import NOT_CANCELLABLE, CancelRequest, KitchenStep, OrderResult
@@ -27,16 +26,16 @@ def _assert_refunded_and_cancelled(pizzeria, result: OrderResult, order_id: str,
     assert result.order.payment.refund_id == f"re_{order_id}"
     last = result.order.history[-1]
     assert (last.status, last.by, last.notes) == (OrderStatus.CANCELLED, by, notes)
-    (refund,) = pizzeria.activities.args(act.REFUND_PAYMENT)
+    (refund,) = pizzeria.activities.args("refund_payment")
     assert (refund.order_id, refund.amount, refund.transaction_id) == (order_id, TOTAL, f"pi_{order_id}")
-    (recorded,) = pizzeria.activities.args(act.RECORD_CANCELLATION)
+    (recorded,) = pizzeria.activities.args("record_cancellation")
     assert recorded.status is OrderStatus.CANCELLED
     assert recorded.payment.refund_id == f"re_{order_id}"
 
 
 @pytest.mark.parametrize("how", ["update", "signal"])
 async def test_an_order_cancelled_while_received_is_refunded_and_never_reaches_the_kitchen(pizzeria, how):
-    pizzeria.activities.hold(act.CHARGE_PAYMENT)
+    pizzeria.activities.hold("charge_payment")
     start = pizzeria.order()
     handle = await pizzeria.start(start)
     await pizzeria.activities.until_holding()
@@ -76,7 +75,7 @@ async def test_an_order_cancelled_in_the_kitchen_leaves_the_queue_is_refunded_an
     result = await _cancel(handle, how, by="ada", notes="too hungry to wait")
 
     assert pizzeria.activities.names()[before:] == UNDONE_AFTER_CONFIRMATION
-    assert pizzeria.activities.args(act.REMOVE_FROM_KITCHEN)[0].order_id == start.order_id
+    assert pizzeria.activities.args("remove_from_kitchen")[0].order_id == start.order_id
     _assert_refunded_and_cancelled(pizzeria, result, start.order_id, "ada", "too hungry to wait")
     text = pizzeria.activities.texts()[-1]
     assert f"order {start.order_id[:8]} is cancelled" in text and "refunded" in text
@@ -105,11 +104,11 @@ async def test_a_cancelled_cash_order_leaves_the_kitchen_without_any_refund(pizz
     result = await _cancel(handle, "update", by="ada", notes=None)
 
     assert pizzeria.activities.names()[before:] == [
-        act.REMOVE_FROM_KITCHEN,
-        act.RECORD_CANCELLATION,
-        act.NOTIFY_CUSTOMER,
+        "remove_from_kitchen",
+        "record_cancellation",
+        "notify_customer",
     ]
-    assert act.CHARGE_PAYMENT not in pizzeria.activities.names()
+    assert "charge_payment" not in pizzeria.activities.names()
     assert result.status is OrderStatus.CANCELLED
     assert result.order.payment.refund_id is None
     assert "refunded" not in pizzeria.activities.texts()[-1]

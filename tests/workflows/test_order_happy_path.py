@@ -5,7 +5,6 @@ from decimal import Decimal
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import TypedSearchAttributes
 
-from activities import contracts as act
 from domain.order import Order, OrderStatus, PaymentMethod
 from tests.api.conftest import eventually
 from tests.workflows.conftest import TOTAL
@@ -47,30 +46,30 @@ async def test_an_order_placed_cooked_and_collected_ends_completed_and_tells_the
 
     calls = pizzeria.activities
     assert calls.names() == [
-        act.VALIDATE_ORDER,
-        act.CHARGE_PAYMENT,
-        act.SAVE_ORDER,
-        act.QUEUE_IN_KITCHEN,
-        act.NOTIFY_CUSTOMER,
-        act.SAVE_ORDER,
-        act.SAVE_ORDER,
-        act.NOTIFY_CUSTOMER,
-        act.RECORD_COMPLETION,
+        "validate_order",
+        "charge_payment",
+        "save_order",
+        "queue_in_kitchen",
+        "notify_customer",
+        "save_order",
+        "save_order",
+        "notify_customer",
+        "record_completion",
     ]
     assert calls.saved_statuses() == [
         OrderStatus.CONFIRMED,
         OrderStatus.PREPARING,
         OrderStatus.READY,
     ]
-    charge = calls.args(act.CHARGE_PAYMENT)[0]
+    charge = calls.args("charge_payment")[0]
     assert (charge.order_id, charge.amount, charge.payment_token) == (start.order_id, TOTAL, "pm_card_visa")
-    assert calls.args(act.QUEUE_IN_KITCHEN)[0].order_id == start.order_id
-    confirmation, ready = calls.args(act.NOTIFY_CUSTOMER)
+    assert calls.args("queue_in_kitchen")[0].order_id == start.order_id
+    confirmation, ready = calls.args("notify_customer")
     assert confirmation.phone == "+15551234567"
     assert f"order {start.order_id[:8]} confirmed" in confirmation.text
     assert f"${TOTAL}" in confirmation.text
     assert start.order_id[:8] in ready.text and "on its way" in ready.text
-    assert calls.args(act.RECORD_COMPLETION)[0].status is OrderStatus.COMPLETED
+    assert calls.args("record_completion")[0].status is OrderStatus.COMPLETED
 
     order: Order = await handle.query(OrderWorkflow.order)
     assert order.status is OrderStatus.COMPLETED
@@ -130,7 +129,7 @@ async def test_kitchen_signals_move_the_order_along_and_name_who_did_it(pizzeria
         (OrderStatus.COMPLETED, "mario", None),
     ]
     assert await pizzeria.order_status_attribute(handle) == "completed"
-    assert pizzeria.activities.names()[-1] == act.RECORD_COMPLETION
+    assert pizzeria.activities.names()[-1] == "record_completion"
     assert len(pizzeria.activities.texts()) == 2  # confirmed, ready
 
 
@@ -146,8 +145,8 @@ async def test_cash_orders_are_never_charged_nor_refunded(pizzeria):
 
     assert result.status is OrderStatus.COMPLETED
     names = pizzeria.activities.names()
-    assert act.CHARGE_PAYMENT not in names and act.REFUND_PAYMENT not in names
-    assert names[:4] == [act.VALIDATE_ORDER, act.SAVE_ORDER, act.QUEUE_IN_KITCHEN, act.NOTIFY_CUSTOMER]
+    assert "charge_payment" not in names and "refund_payment" not in names
+    assert names[:4] == ["validate_order", "save_order", "queue_in_kitchen", "notify_customer"]
     assert "ready for pickup" in pizzeria.activities.texts()[-1]
 
 

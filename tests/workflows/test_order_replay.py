@@ -3,8 +3,10 @@
 The histories and how to record them again: tests/histories/README.md.
 """
 
+import sys
 import types
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from temporalio.client import WorkflowHistory
@@ -12,12 +14,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from activities.console_notifier import ConsoleNotifier
-from activities.fake_payments import FakePayments
+from activities.payments.fake import FakePayments
+from activities.texts.console import ConsoleNotifier
 from tests.conftest import stack_settings
 from tests.histories.record import KEYS, PATHS, order_id
 from worker import build_worker
-from workflows import order_workflow
+from workflows import compensations, order_handlers, order_workflow
 from workflows.order_contract import workflow_id
 from workflows.payload_codec import data_converter, parse_keys
 
@@ -59,23 +61,41 @@ async def test_a_recorded_order_replays_without_nondeterminism(worker_replayer, 
     assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure!r}"
 
 
-def changed_workflow(*changes: tuple[str, str]) -> type:
-    """A copy of OrderWorkflow with its source changed as given (each text must occur exactly once)."""
-    source = Path(order_workflow.__file__).read_text()
+def changed_module(module: types.ModuleType, changes: list[tuple[str, str]]) -> types.ModuleType:
+    """A copy of a module with its source changed as given (each text must occur exactly once)."""
+    source = Path(module.__file__ or "").read_text()
     for old, new in changes:
-        assert source.count(old) == 1, f"the workflow no longer reads {old!r}: update this test"
+        assert source.count(old) == 1, f"{module.__name__} no longer reads {old!r}: update this test"
         source = source.replace(old, new)
-    module = types.ModuleType("changed_order_workflow")
-    exec(compile(source, "changed_order_workflow.py", "exec"), module.__dict__)
-    return module.OrderWorkflow
+    changed = types.ModuleType(f"changed_{module.__name__}")
+    exec(compile(source, f"changed_{Path(module.__file__ or '').name}", "exec"), changed.__dict__)
+    return changed
+
+
+def changed_workflow(*changes: tuple[str, str] | tuple[types.ModuleType, str, str]) -> type:
+    """A copy of OrderWorkflow with its source changed as given, or the source of a module beside it."""
+    by_module: dict[types.ModuleType, list[tuple[str, str]]] = {}
+    for change in changes:
+        module, old, new = change if len(change) == 3 else (order_workflow, *change)
+        by_module.setdefault(module, []).append((old, new))
+    siblings = {module.__name__: changed_module(module, edits) for module, edits in by_module.items()}
+    siblings.pop(order_workflow.__name__, None)
+    with patch.dict(sys.modules, siblings):  # the changed workflow imports the changed siblings
+        return changed_module(order_workflow, by_module.get(order_workflow, [])).OrderWorkflow
 
 
 CHANGES = {
     "compensations-reordered": (
         "cancelled_while_confirmed.json",
-        [("for undo in reversed(self._compensations):", "for undo in self._compensations:")],
+        [
+            (compensations, "self._steps[-1]", "self._steps[0]"),
+            (compensations, "self._steps.pop()", "self._steps.pop(0)"),
+        ],
     ),
-    "activity-renamed": ("happy_path.json", [("act.RECORD_COMPLETION, f", '"record_sale", f')]),
+    "activity-changed": (
+        "happy_path.json",
+        [("StoreActivities.record_completion, f", "StoreActivities.record_cancellation, f")],
+    ),
     "step-removed": (
         "happy_path.json",
         [('await self._notify("confirmation", confirmation_text(self._order))', "pass")],
@@ -84,8 +104,8 @@ CHANGES = {
         "cash_order.json",
         [
             (
-                "        self._set_status_attr(OrderStatus.CONFIRMED)\n",
-                "        await workflow.sleep(1)\n        self._set_status_attr(OrderStatus.CONFIRMED)\n",
+                "        self._reached(OrderStatus.CONFIRMED)\n",
+                "        await workflow.sleep(1)\n        self._reached(OrderStatus.CONFIRMED)\n",
             )
         ],
     ),
@@ -95,7 +115,7 @@ CHANGES = {
     ),
     "strict-signals-unguarded": (
         "before_patches.json",
-        [("and workflow.patched(STRICT_SIGNALS_PATCH)", "")],
+        [(order_handlers, "and workflow.patched(STRICT_SIGNALS_PATCH)", "")],
     ),
 }
 

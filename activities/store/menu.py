@@ -5,7 +5,7 @@ from decimal import Decimal
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from activities.database import PizzaRow, ToppingRow
+from activities.store.tables import PizzaRow, ToppingRow
 from domain.menu import Menu, Pizza, Size, Topping
 
 

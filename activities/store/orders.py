@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
-from activities.database import KitchenTicketRow, OrderRow, utc
+from activities.store.tables import KitchenTicketRow, OrderRow, utc
 from domain.money import cents
 from domain.order import FINAL, Order, OrderStatus
 

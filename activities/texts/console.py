@@ -2,7 +2,7 @@
 
 import logging
 
-from activities.ports import Notifier, masked_phone
+from activities.texts.port import Notifier, masked_phone
 
 log = logging.getLogger("pizzeria.sms")
 

@@ -12,7 +12,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from activities.ports import Notifier, Undeliverable, masked_phone, without_phone
+from activities.texts.port import Notifier, Undeliverable, masked_phone, without_phone
 
 log = logging.getLogger("pizzeria.sms")
 _sdk_log = logging.getLogger("pizzeria.sms.http")

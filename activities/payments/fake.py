@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from activities.ports import PaymentGateway
+from activities.payments.port import PaymentGateway
 from domain.errors import PaymentDeclined
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The ports the saga's side effects go through; adapters implement them."""
+"""The port card payments go through; Stripe and the in-process fake implement it."""
 
 from abc import ABC, abstractmethod
 from decimal import Decimal
@@ -7,10 +7,6 @@ from decimal import Decimal
 class PaymentsMisconfigured(Exception):
     """The payment provider refused the request itself (a bad key, a bad request): nothing was
     charged, and trying again will not help until someone fixes the configuration."""
-
-
-class Undeliverable(Exception):
-    """The text provider refused this message for good (a bad number, a bad account): do not retry."""
 
 
 class PaymentGateway(ABC):
@@ -30,24 +26,3 @@ class PaymentGateway(ABC):
 
     async def aclose(self) -> None:  # noqa: B027 - most gateways hold no connections
         """Let go of connections at shutdown."""
-
-
-class Notifier(ABC):
-    """Sends a short text to a customer's phone."""
-
-    @abstractmethod
-    async def send(self, phone: str, text: str) -> None:
-        """Deliver the text; raise Undeliverable when retrying cannot help, anything else to retry."""
-
-    async def aclose(self) -> None:  # noqa: B027 - most notifiers hold no connections
-        """Let go of connections at shutdown."""
-
-
-def masked_phone(phone: str) -> str:
-    """A phone number fit for logs: country code and last two digits only."""
-    return f"{phone[:2]}{'*' * max(len(phone) - 4, 0)}{phone[-2:]}"
-
-
-def without_phone(text: str, phone: str) -> str:
-    """A provider's message fit for logs and histories: the customer's number masked wherever it appears."""
-    return text.replace(phone, masked_phone(phone)) if phone else text

@@ -16,7 +16,7 @@ from decimal import Decimal
 import stripe
 from temporalio import activity
 
-from activities.ports import PaymentGateway, PaymentsMisconfigured
+from activities.payments.port import PaymentGateway, PaymentsMisconfigured
 from domain.errors import PaymentDeclined
 from domain.money import to_minor_units
 

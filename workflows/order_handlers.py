@@ -1,0 +1,138 @@
+"""What the outside can ask an order and tell it: the query, the updates, the signals, and the state they share.
+
+OrderWorkflow (order_workflow.py) is this plus the saga; the handlers change the order through the domain,
+and the saga runs the side effects of each change.
+"""
+
+from collections.abc import Sequence
+
+from temporalio import workflow
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
+
+from domain.errors import IllegalTransition
+from domain.order import Order, OrderStatus
+from workflows.order_contract import (
+    IDEMPOTENCY_CONFLICT,
+    ILLEGAL_TRANSITION,
+    NOT_CANCELLABLE,
+    QUERY_ORDER,
+    SIGNAL_CANCEL,
+    UPDATE_AWAIT_CONFIRMATION,
+    UPDATE_CANCEL_ORDER,
+    UPDATE_CHANGE_STATUS,
+    CancelRequest,
+    KitchenStep,
+    OrderResult,
+    OrderStart,
+    Rejection,
+    StaffNote,
+)
+from workflows.order_signals import DESCRIPTION, KITCHEN_SIGNALS, read_signal
+
+OPS = "ops"
+# A patch (README, "Changing the workflow safely"): a signal whose note has fields besides `by` and `notes`,
+# or text a store cannot keep, is refused.
+STRICT_SIGNALS_PATCH = "signals-refuse-notes-the-order-cannot-keep"
+
+
+class OrderHandlers:
+    def __init__(self, start: OrderStart) -> None:
+        self._start = start
+        self._fingerprint = start.request.fingerprint()
+        self._order: Order | None = None
+        self._rejection: Rejection | None = None
+        self._failure: str | None = None
+        self._cancel: CancelRequest | None = None
+        self._settled = False  # placement has an answer: confirmed, rejected or cancelled
+
+    def _result(self) -> OrderResult:
+        return OrderResult(
+            fingerprint=self._fingerprint, order=self._order, rejection=self._rejection, failure=self._failure
+        )
+
+    @workflow.query(name=QUERY_ORDER)
+    def order(self) -> Order:
+        if self._order is None:
+            detail = self._rejection.detail if self._rejection else "the order is still being validated"
+            raise ApplicationError(detail, type="OrderNotPlaced")
+        return self._order
+
+    @workflow.update(name=UPDATE_AWAIT_CONFIRMATION)
+    async def await_confirmation(self, fingerprint: str) -> OrderResult:
+        """Answer a placement once the order is confirmed, rejected or cancelled."""
+        await workflow.wait_condition(lambda: self._settled)
+        return self._result()
+
+    @await_confirmation.validator
+    def _same_request(self, fingerprint: str) -> None:
+        if fingerprint != self._fingerprint:
+            raise ApplicationError("this Idempotency-Key was used for a different order", type=IDEMPOTENCY_CONFLICT)
+
+    @workflow.update(name=UPDATE_CHANGE_STATUS)
+    def change_status(self, step: KitchenStep) -> Order:
+        """The kitchen moves the order on; refused (409) when the status machine says no."""
+        assert self._order is not None
+        self._order.advance(step.status, workflow.now(), step.by, step.notes)
+        return self._order
+
+    @change_status.validator
+    def _kitchen_step_allowed(self, step: KitchenStep) -> None:
+        if self._order is None or not self._settled:
+            raise ApplicationError("the order is not confirmed yet", type=ILLEGAL_TRANSITION)
+        if self._cancel:
+            raise ApplicationError("the order is being cancelled", type=ILLEGAL_TRANSITION)
+        try:
+            self._order.check_kitchen_step(step.status)
+        except IllegalTransition as err:
+            raise ApplicationError(str(err), type=ILLEGAL_TRANSITION) from None
+
+    @workflow.update(name=UPDATE_CANCEL_ORDER)
+    async def cancel_order(self, request: CancelRequest) -> OrderResult:
+        """Cancel and answer once compensation has run."""
+        if self._cancel is None:
+            self._cancel = request
+        await workflow.wait_condition(lambda: self._settled and (self._order is None or self._order.is_final))
+        return self._result()
+
+    @cancel_order.validator
+    def _cancellable(self, request: CancelRequest) -> None:
+        if self._cancel is not None:
+            return  # already under way: wait for it with the first caller
+        if self._order is not None and not self._order.is_cancellable:
+            raise ApplicationError(f"an order that is {self._order.status} cannot be cancelled", type=NOT_CANCELLABLE)
+        if self._order is None and self._settled:
+            raise ApplicationError("the order was rejected", type=NOT_CANCELLABLE)
+
+    @workflow.signal(dynamic=True, description=DESCRIPTION)
+    def on_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        """A kitchen step or a cancel; any signal the order cannot read or does not allow changes nothing."""
+        reading = read_signal(name, args)
+        if reading is None:
+            return
+        if reading.unkeepable and workflow.patched(STRICT_SIGNALS_PATCH):
+            workflow.logger.warning("%s signal ignored: %.300s", name, reading.unkeepable)
+            return
+        if name == SIGNAL_CANCEL:
+            self._cancel_signal(reading.note)
+        else:
+            self._kitchen_signal(KITCHEN_SIGNALS[name], reading.note)
+
+    def _cancel_signal(self, note: StaffNote) -> None:
+        request = CancelRequest(by=note.by or OPS, notes=note.notes)
+        try:
+            self._cancellable(request)
+        except ApplicationError as err:
+            workflow.logger.warning("cancel signal ignored: %s", err)
+            return
+        if self._cancel is None:
+            self._cancel = request
+
+    def _kitchen_signal(self, status: OrderStatus, note: StaffNote) -> None:
+        step = KitchenStep(status=status, by=note.by or "kitchen", notes=note.notes)
+        try:
+            self._kitchen_step_allowed(step)
+        except ApplicationError as err:
+            workflow.logger.warning("%s signal ignored: %s", status, err)
+            return
+        self.change_status(step)
