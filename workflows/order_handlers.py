@@ -31,7 +31,7 @@ from workflows.order_contract import (
 from workflows.order_signals import DESCRIPTION, KITCHEN_SIGNALS, read_signal
 
 OPS = "ops"
-# A patch (README, "Changing the workflow safely"): a signal whose note has fields besides `by` and `notes`,
+# A patch (docs/changing-workflows.md): a signal whose note has fields besides `by` and `notes`,
 # or text a store cannot keep, is refused.
 STRICT_SIGNALS_PATCH = "signals-refuse-notes-the-order-cannot-keep"
 

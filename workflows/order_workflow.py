@@ -7,7 +7,7 @@ Beside it: what ops see besides the history (order_view.py), reading raw signals
 the steps' timeouts and retries (order_steps.py) and the undo stack (compensations.py).
 
 Running orders replay this code: a change to the commands it issues (activities, timers, their order)
-is made behind `workflow.patched` (see README, "Changing the workflow safely").
+is made behind `workflow.patched` (see docs/changing-workflows.md).
 """
 
 import asyncio
@@ -41,7 +41,7 @@ NOTIFIER = "notifier"
 # The compensations, by name.
 REFUND = "refund the card"
 LEAVE_KITCHEN = "leave the kitchen's queue"
-# A patch (README, "Changing the workflow safely"): a long history while waiting for the kitchen continues as new.
+# A patch (docs/changing-workflows.md): a long history while waiting for the kitchen continues as new.
 CONTINUE_AS_NEW_PATCH = "continue-as-new-while-waiting-for-the-kitchen"
 
 
