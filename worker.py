@@ -27,7 +27,8 @@ from activities.ports import Notifier, PaymentGateway
 from activities.store_activities import StoreActivities
 from activities.stripe_payments import StripePayments
 from activities.twilio_notifier import TwilioNotifier
-from settings import Settings, configure_logging, load_settings, sdk_runtime, tracer_provider
+from observability import configure_logging, sdk_runtime, tracer_provider
+from settings import Settings, load_settings
 from workflows.order_workflow import OrderWorkflow
 from workflows.payload_codec import data_converter
 

@@ -24,7 +24,8 @@ from api.deps import RecentMenu
 from api.metrics import AccessMiddleware, ApiMetrics
 from api.order_workflows import OrderWorkflows
 from api.problems import install_problem_handlers, problem_response
-from settings import Settings, configure_logging, load_settings, sdk_runtime, tracer_provider
+from observability import configure_logging, sdk_runtime, tracer_provider
+from settings import Settings, load_settings
 from workflows.payload_codec import data_converter
 
 log = logging.getLogger("pizzeria.api")

@@ -17,7 +17,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from settings import current_order
+from observability import current_order
 
 disable_created_metrics()  # the *_created series only double what a scrape shows
 router = APIRouter(tags=["operations"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from settings import DEV_JWT_SECRET, load_settings, tracer_provider
+from settings import DEV_JWT_SECRET, load_settings
 from workflows.payload_codec import new_key_entry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,50 +170,3 @@ def test_provider_settings_are_read_with_their_documented_names(monkeypatch):
     assert (settings.twilio_account_sid, settings.twilio_from_number, settings.twilio_api_base) == (
         "AC123", "MarioPizza", "http://127.0.0.1:8421"
     )  # fmt: skip
-
-
-# --- tracing, from the standard OTEL_* variables --------------------------------------------
-
-
-@pytest.fixture
-def otel_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("OTEL_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
-
-
-def test_tracing_is_off_unless_an_exporter_is_named(otel_env):
-    assert tracer_provider("pizzeria-api") is None
-    otel_env.setenv("OTEL_TRACES_EXPORTER", "none")
-    assert tracer_provider("pizzeria-api") is None
-
-
-def test_naming_an_exporter_or_an_otlp_endpoint_turns_tracing_on_under_the_services_name(otel_env):
-    otel_env.setenv("OTEL_TRACES_EXPORTER", "console")
-    assert tracer_provider("pizzeria-api").resource.attributes["service.name"] == "pizzeria-api"
-    otel_env.setenv("OTEL_SERVICE_NAME", "pizzeria-eu-west")
-    assert tracer_provider("pizzeria-api").resource.attributes["service.name"] == "pizzeria-eu-west"
-    otel_env.delenv("OTEL_TRACES_EXPORTER")
-    otel_env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
-    assert tracer_provider("pizzeria-worker") is not None
-    otel_env.setenv("OTEL_SDK_DISABLED", "true")
-    assert tracer_provider("pizzeria-worker") is None
-
-
-@pytest.mark.parametrize(
-    ("variables", "says"),
-    [
-        ({"OTEL_TRACES_EXPORTER": "jaeger"}, "OTEL_TRACES_EXPORTER: 'jaeger' is not one of otlp, console, none"),
-        (
-            {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
-            "OTEL_EXPORTER_OTLP_PROTOCOL: only http/protobuf is supported, not 'grpc'",
-        ),
-    ],
-)
-def test_a_tracing_variable_this_build_cannot_honour_stops_the_process_naming_it(otel_env, variables, says):
-    for name, value in variables.items():
-        otel_env.setenv(name, value)
-    with pytest.raises(SystemExit) as stopped:
-        tracer_provider("pizzeria-worker")
-    assert str(stopped.value) == f"configuration error: {says}"
