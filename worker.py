@@ -4,20 +4,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
-from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import Runtime
 from temporalio.worker import Interceptor, UnsandboxedWorkflowRunner, Worker
 
 from activities.console_notifier import ConsoleNotifier
-from activities.database import create_schema, make_engine
 from activities.fake_payments import FakePayments
 from activities.menu_store import MenuStore
 from activities.notification_activities import NotificationActivities
@@ -27,13 +23,14 @@ from activities.ports import Notifier, PaymentGateway
 from activities.store_activities import StoreActivities
 from activities.stripe_payments import StripePayments
 from activities.twilio_notifier import TwilioNotifier
-from observability import configure_logging, sdk_runtime, tracer_provider
+from bootstrap import open_database, temporal_client, temporal_runtime
+from observability import configure_logging, tracer_provider
 from settings import Settings, load_settings
 from workflows.order_workflow import OrderWorkflow
-from workflows.payload_codec import data_converter
 
 log = logging.getLogger("pizzeria.worker")
 RECONNECT_SECONDS = 2.0
+TRACER = "pizzeria.worker"
 
 
 def payment_gateway(settings: Settings) -> PaymentGateway:
@@ -63,8 +60,7 @@ def build_worker(
     interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     """A worker with every activity wired to its adapters (and any interceptors besides the client's)."""
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
+    engine = open_database(settings)
     store = StoreActivities(OrderStore(engine), MenuStore(engine))
     return Worker(
         client,
@@ -90,35 +86,13 @@ def _sealing(settings: Settings) -> str:
     return f"encrypted with key {next(iter(ring))!r}" if ring else "NOT encrypted (set PIZZERIA_ENCRYPTION_KEYS)"
 
 
-def runtime(settings: Settings) -> Runtime:
-    """The SDK's runtime; it serves Prometheus metrics when PIZZERIA_WORKER_METRICS_ADDRESS is set."""
-    try:
-        return sdk_runtime(settings.worker_metrics_address)
-    except ValueError as err:  # the address is taken or malformed
-        sys.exit(f"configuration error: PIZZERIA_WORKER_METRICS_ADDRESS: {err}")
-
-
-def client_options(settings: Settings, tracing: TracerProvider | None = None) -> dict[str, Any]:
-    """How the worker's client talks to Temporal: namespace, payload encryption, tracing.
-
-    Traced, the workflow and each activity continue the trace of the request that started them.
-    """
-    return dict(
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings.encryption_key_ring),
-        interceptors=[TracingInterceptor(tracing.get_tracer("pizzeria.worker"))] if tracing else [],
-    )
-
-
 async def connect(
-    settings: Settings, stop: asyncio.Event, sdk: Runtime | None = None, tracing: TracerProvider | None = None
+    settings: Settings, stop: asyncio.Event, sdk: Runtime, tracing: TracerProvider | None = None
 ) -> Client | None:
     """Connect to Temporal, waiting for it to come up; None if told to stop first."""
     while not stop.is_set():
         try:
-            return await Client.connect(
-                settings.temporal_address, runtime=sdk or Runtime.default(), **client_options(settings, tracing)
-            )
+            return await temporal_client(settings, sdk, tracing, tracer=TRACER)
         except RuntimeError as err:  # the SDK's "Failed client connect"
             log.warning("Temporal at %s is not reachable yet (%s); retrying", settings.temporal_address, err)
             with contextlib.suppress(TimeoutError):
@@ -128,7 +102,7 @@ async def connect(
 
 async def serve(settings: Settings, interceptors: Sequence[Interceptor] = ()) -> None:
     """Poll until SIGINT or SIGTERM, then finish the tasks in hand and stop."""
-    sdk, tracing = runtime(settings), tracer_provider("pizzeria-worker")
+    sdk, tracing = temporal_runtime(settings, serve_metrics=True), tracer_provider("pizzeria-worker")
     payments, texts = payment_gateway(settings), notifier(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -26,7 +26,7 @@ FRAMEWORKS = frozenset(
         "jwt",
     }
 )
-OUTER = frozenset({"api", "activities", "workflows", "worker", "settings"})
+OUTER = frozenset({"api", "activities", "workflows", "worker", "settings", "observability", "bootstrap"})
 SIDE_EFFECT_ADAPTERS = frozenset({"fake_payments", "console_notifier"})
 
 
