@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -161,7 +162,17 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
     return app
 
 
-# What `uvicorn api.app:app` serves: settings read, logs set up, once.
-process_settings = load_settings()
-configure_logging(process_settings)
-app = create_app(process_settings)
+@functools.cache
+def served_app() -> FastAPI:
+    """The app of this process, made once: the settings read (a bad one stops the process), the logs set up."""
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `api.app:app`, what uvicorn serves, is made when uvicorn first asks for it, before it logs a line:
+    # importing this module reads no settings and leaves the process's logging alone.
+    if name == "app":
+        return served_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -93,11 +93,14 @@ def test_a_worker_whose_metrics_port_is_taken_stops_with_one_line_naming_the_var
     ]
 
 
+def serve_api(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`uvicorn api.app:app`, run to its end."""
+    command = [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", "0"]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+
+
 def test_a_bad_variable_stops_the_api_before_it_serves():
-    env = {**os.environ, "PIZZERIA_DATABASE_URL": "::"}
-    done = subprocess.run(
-        [sys.executable, "-c", "import api.app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
-    )
+    done = serve_api({**os.environ, "PIZZERIA_DATABASE_URL": "::"})
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [
         "configuration error: PIZZERIA_DATABASE_URL: must be an SQLAlchemy URL such as sqlite:///data/pizzeria.db, "
@@ -107,18 +110,26 @@ def test_a_bad_variable_stops_the_api_before_it_serves():
 
 def test_a_missing_provider_variable_stops_the_api_too():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIZZERIA_", "STRIPE_", "TWILIO_"))}
-    done = subprocess.run(
-        [sys.executable, "-c", "import api.app"],
-        cwd=ROOT,
-        env={**env, "PIZZERIA_PAYMENTS": "stripe"},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = serve_api({**env, "PIZZERIA_PAYMENTS": "stripe"})
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [
         "configuration error: STRIPE_API_KEY is required when PIZZERIA_PAYMENTS=stripe"
     ]
+
+
+def test_importing_the_app_or_the_worker_reads_no_setting_and_sets_up_no_logs():
+    # What a test, a tool or another process gets by importing them: nothing configured behind its back.
+    check = (
+        "import logging, api.app, bootstrap, observability, settings, worker\n"
+        "from temporalio import workflow\n"
+        "assert logging.getLogger().handlers == [], logging.getLogger().handlers\n"
+        "assert not logging.getLogger('uvicorn.access').disabled\n"
+        "assert workflow.logger.workflow_info_on_message\n"
+        "print('untouched')\n"
+    )
+    env = {**os.environ, "PIZZERIA_DATABASE_URL": "::", "PIZZERIA_LOG_FORMAT": "json"}
+    done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "untouched", "")
 
 
 def test_a_secret_never_appears_in_the_error_that_names_it(monkeypatch):

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 from temporalio.testing import WorkflowEnvironment
 
 from activities.fake_payments import FakePayments
-from api.app import app, create_app
+from api.app import create_app
 from bootstrap import temporal_client, temporal_runtime
 from domain.menu import SEED_PIZZAS, SEED_TOPPINGS
 from settings import Settings
@@ -58,7 +58,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 # The document `uvicorn api.app:app` serves at /openapi.json (the same whatever the settings).
-schema = schemathesis.openapi.from_dict(app.openapi(), config=CONFIG)
+schema = schemathesis.openapi.from_dict(create_app().openapi(), config=CONFIG)
 
 
 def _takeable(text: object, least: int, most: int) -> object:
