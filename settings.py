@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    HttpUrl,
+    SecretStr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_extra_types.currency_code import Currency
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -40,8 +50,9 @@ class Settings(BaseSettings):
     jwt_secret: str = Field(DEV_JWT_SECRET, min_length=32, repr=False)
     payments: Literal["fake", "stripe"] = "fake"
     stripe_api_key: str | None = Field(None, validation_alias=_env("STRIPE_API_KEY"), repr=False)
-    stripe_api_base: str | None = None
-    stripe_currency: str = "usd"
+    stripe_api_base: HttpUrl | None = None
+    # An ISO 4217 code of a currency (not a metal, a bond unit or the test code), lower-cased as Stripe writes it.
+    stripe_currency: Currency = Currency("usd")
     # Each request to Stripe gives up after this long: under the charge's and refund's 30 s per attempt, so a
     # Stripe that never answers ends the attempt with an error Temporal retries.
     stripe_timeout_seconds: float = Field(20.0, gt=0, le=25)
@@ -49,7 +60,7 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = Field(None, validation_alias=_env("TWILIO_ACCOUNT_SID"))
     twilio_auth_token: str | None = Field(None, validation_alias=_env("TWILIO_AUTH_TOKEN"), repr=False)
     twilio_from_number: str | None = Field(None, validation_alias=_env("TWILIO_FROM_NUMBER"))
-    twilio_api_base: str | None = None
+    twilio_api_base: HttpUrl | None = None
     kitchen_sla_seconds: int = Field(2700, gt=0)
     # How long POST /api/orders waits for the order to be confirmed before answering 503.
     confirm_timeout_seconds: float = Field(10.0, gt=0, le=60)
@@ -86,15 +97,13 @@ class Settings(BaseSettings):
             raise ValueError(f"must be host:port, e.g. localhost:7233, not {value!r}")
         return value
 
-    @field_validator("stripe_api_base", "twilio_api_base")
+    @field_validator("stripe_api_base", "twilio_api_base", mode="wrap")
     @classmethod
-    def _base_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"must be an http(s) URL such as http://127.0.0.1:8420, not {value!r}")
-        return value.rstrip("/")
+    def _base_url(cls, value: object, parse: ValidatorFunctionWrapHandler) -> HttpUrl | None:
+        try:
+            return parse(value)
+        except ValidationError:
+            raise ValueError(f"must be an http(s) URL such as http://127.0.0.1:8420, not {value!r}") from None
 
     @field_validator("stripe_api_key")
     @classmethod
@@ -103,14 +112,18 @@ class Settings(BaseSettings):
             raise ValueError("must be a Stripe secret key (sk_...) or restricted key (rk_...), not a publishable key")
         return value
 
-    @field_validator("stripe_currency")
+    @field_validator("stripe_currency", mode="wrap")
     @classmethod
-    def _currency(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z]{3}", value):
-            raise ValueError(f"must be a three-letter ISO currency code such as usd, not {value!r}")
-        if value.lower() in ZERO_DECIMAL:
+    def _currency(cls, value: object, parse: ValidatorFunctionWrapHandler) -> Currency:
+        try:
+            code = parse(value)
+        except ValidationError:
+            raise ValueError(
+                f"must be the three-letter ISO 4217 code of a currency such as usd, not {value!r}"
+            ) from None
+        if code.lower() in ZERO_DECIMAL:
             raise ValueError(f"{value} has no cents; prices are kept in cents, so it cannot be used")
-        return value.lower()
+        return Currency(code.lower())
 
     @field_validator("twilio_from_number")
     @classmethod

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from opentelemetry.sdk.trace import TracerProvider
+from pydantic import HttpUrl
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Interceptor, UnsandboxedWorkflowRunner, Worker
@@ -33,12 +34,20 @@ RECONNECT_SECONDS = 2.0
 TRACER = "pizzeria.worker"
 
 
+def _base(url: HttpUrl | None) -> str | None:
+    # The SDKs append their own paths to a base address: it goes to them without its last slash.
+    return str(url).rstrip("/") if url else None
+
+
 def payment_gateway(settings: Settings) -> PaymentGateway:
     """The payment adapter chosen by PIZZERIA_PAYMENTS."""
     if settings.payments == "stripe":
         assert settings.stripe_api_key is not None  # the settings refuse stripe without a key
         return StripePayments(
-            settings.stripe_api_key, settings.stripe_api_base, settings.stripe_currency, settings.stripe_timeout_seconds
+            settings.stripe_api_key,
+            _base(settings.stripe_api_base),
+            settings.stripe_currency,
+            settings.stripe_timeout_seconds,
         )
     return FakePayments()
 
@@ -48,7 +57,7 @@ def notifier(settings: Settings) -> Notifier:
     if settings.notifier == "twilio":
         sid, token, sender = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from_number
         assert sid and token and sender  # the settings refuse twilio without them
-        return TwilioNotifier(sid, token, sender, settings.twilio_api_base)
+        return TwilioNotifier(sid, token, sender, _base(settings.twilio_api_base))
     return ConsoleNotifier()
 
 

@@ -50,8 +50,11 @@ def test_the_defaults_need_no_account_key_or_network(monkeypatch):
         ({"PIZZERIA_PAYMENTS": "stripe", "STRIPE_API_KEY": "pk_test_publishable"}, "STRIPE_API_KEY"),
         ({"PIZZERIA_STRIPE_API_BASE": "localhost:8420"}, "PIZZERIA_STRIPE_API_BASE"),
         ({"PIZZERIA_TWILIO_API_BASE": "ftp://127.0.0.1"}, "PIZZERIA_TWILIO_API_BASE"),
+        ({"PIZZERIA_TWILIO_API_BASE": "http://"}, "PIZZERIA_TWILIO_API_BASE"),
         ({"PIZZERIA_STRIPE_CURRENCY": "dollars"}, "PIZZERIA_STRIPE_CURRENCY"),
         ({"PIZZERIA_STRIPE_CURRENCY": "JPY"}, "PIZZERIA_STRIPE_CURRENCY"),
+        ({"PIZZERIA_STRIPE_CURRENCY": "abc"}, "PIZZERIA_STRIPE_CURRENCY"),
+        ({"PIZZERIA_STRIPE_CURRENCY": "xau"}, "PIZZERIA_STRIPE_CURRENCY"),
         ({"PIZZERIA_STRIPE_TIMEOUT_SECONDS": "0"}, "PIZZERIA_STRIPE_TIMEOUT_SECONDS"),
         ({"PIZZERIA_STRIPE_TIMEOUT_SECONDS": "30"}, "PIZZERIA_STRIPE_TIMEOUT_SECONDS"),
         ({"TWILIO_FROM_NUMBER": "555-1234"}, "TWILIO_FROM_NUMBER"),
@@ -175,9 +178,9 @@ def test_provider_settings_are_read_with_their_documented_names(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     settings = load_settings()
-    assert (settings.stripe_api_key, settings.stripe_api_base, settings.stripe_currency) == (
-        "sk_test_abc", "http://127.0.0.1:8420", "eur"
+    assert (settings.stripe_api_key, str(settings.stripe_api_base), settings.stripe_currency) == (
+        "sk_test_abc", "http://127.0.0.1:8420/", "eur"
     )  # fmt: skip
-    assert (settings.twilio_account_sid, settings.twilio_from_number, settings.twilio_api_base) == (
-        "AC123", "MarioPizza", "http://127.0.0.1:8421"
+    assert (settings.twilio_account_sid, settings.twilio_from_number, str(settings.twilio_api_base)) == (
+        "AC123", "MarioPizza", "http://127.0.0.1:8421/"
     )  # fmt: skip
