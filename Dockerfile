@@ -6,7 +6,7 @@ COPY domain domain
 COPY workflows workflows
 COPY activities activities
 COPY api api
-COPY settings.py worker.py ./
+COPY settings.py observability.py bootstrap.py worker.py ./
 RUN pip install --no-cache-dir .
 USER nobody
 CMD ["python", "worker.py"]

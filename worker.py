@@ -4,15 +4,13 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
+from pydantic import HttpUrl
 from temporalio.client import Client
-from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import Runtime
 from temporalio.worker import Interceptor, UnsandboxedWorkflowRunner, Worker
 
@@ -23,17 +21,23 @@ from activities.payments.stripe import StripePayments
 from activities.store.activities import StoreActivities
 from activities.store.menu import MenuStore
 from activities.store.orders import OrderStore
-from activities.store.tables import create_schema, make_engine
 from activities.texts.activities import TextActivities
 from activities.texts.console import ConsoleNotifier
 from activities.texts.port import Notifier
 from activities.texts.twilio import TwilioNotifier
-from settings import Settings, configure_logging, load_settings, sdk_runtime, tracer_provider
+from bootstrap import open_database, temporal_client, temporal_runtime
+from observability import configure_logging, tracer_provider
+from settings import Settings, load_settings
 from workflows.order_workflow import OrderWorkflow
-from workflows.payload_codec import data_converter
 
 log = logging.getLogger("pizzeria.worker")
 RECONNECT_SECONDS = 2.0
+TRACER = "pizzeria.worker"
+
+
+def _base(url: HttpUrl | None) -> str | None:
+    # The SDKs append their own paths to a base address: it goes to them without its last slash.
+    return str(url).rstrip("/") if url else None
 
 
 def payment_gateway(settings: Settings) -> PaymentGateway:
@@ -41,7 +45,10 @@ def payment_gateway(settings: Settings) -> PaymentGateway:
     if settings.payments == "stripe":
         assert settings.stripe_api_key is not None  # the settings refuse stripe without a key
         return StripePayments(
-            settings.stripe_api_key, settings.stripe_api_base, settings.stripe_currency, settings.stripe_timeout_seconds
+            settings.stripe_api_key,
+            _base(settings.stripe_api_base),
+            settings.stripe_currency,
+            settings.stripe_timeout_seconds,
         )
     return FakePayments()
 
@@ -51,7 +58,7 @@ def notifier(settings: Settings) -> Notifier:
     if settings.notifier == "twilio":
         sid, token, sender = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from_number
         assert sid and token and sender  # the settings refuse twilio without them
-        return TwilioNotifier(sid, token, sender, settings.twilio_api_base)
+        return TwilioNotifier(sid, token, sender, _base(settings.twilio_api_base))
     return ConsoleNotifier()
 
 
@@ -63,8 +70,7 @@ def build_worker(
     interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     """A worker with every activity wired to its adapters (and any interceptors besides the client's)."""
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
+    engine = open_database(settings)
     store = StoreActivities(OrderStore(engine), MenuStore(engine))
     return Worker(
         client,
@@ -90,35 +96,13 @@ def _sealing(settings: Settings) -> str:
     return f"encrypted with key {next(iter(ring))!r}" if ring else "NOT encrypted (set PIZZERIA_ENCRYPTION_KEYS)"
 
 
-def runtime(settings: Settings) -> Runtime:
-    """The SDK's runtime; it serves Prometheus metrics when PIZZERIA_WORKER_METRICS_ADDRESS is set."""
-    try:
-        return sdk_runtime(settings.worker_metrics_address)
-    except ValueError as err:  # the address is taken or malformed
-        sys.exit(f"configuration error: PIZZERIA_WORKER_METRICS_ADDRESS: {err}")
-
-
-def client_options(settings: Settings, tracing: TracerProvider | None = None) -> dict[str, Any]:
-    """How the worker's client talks to Temporal: namespace, payload encryption, tracing.
-
-    Traced, the workflow and each activity continue the trace of the request that started them.
-    """
-    return dict(
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings.encryption_key_ring),
-        interceptors=[TracingInterceptor(tracing.get_tracer("pizzeria.worker"))] if tracing else [],
-    )
-
-
 async def connect(
-    settings: Settings, stop: asyncio.Event, sdk: Runtime | None = None, tracing: TracerProvider | None = None
+    settings: Settings, stop: asyncio.Event, sdk: Runtime, tracing: TracerProvider | None = None
 ) -> Client | None:
     """Connect to Temporal, waiting for it to come up; None if told to stop first."""
     while not stop.is_set():
         try:
-            return await Client.connect(
-                settings.temporal_address, runtime=sdk or Runtime.default(), **client_options(settings, tracing)
-            )
+            return await temporal_client(settings, sdk, tracing, tracer=TRACER)
         except RuntimeError as err:  # the SDK's "Failed client connect"
             log.warning("Temporal at %s is not reachable yet (%s); retrying", settings.temporal_address, err)
             with contextlib.suppress(TimeoutError):
@@ -128,7 +112,7 @@ async def connect(
 
 async def serve(settings: Settings, interceptors: Sequence[Interceptor] = ()) -> None:
     """Poll until SIGINT or SIGTERM, then finish the tasks in hand and stop."""
-    sdk, tracing = runtime(settings), tracer_provider("pizzeria-worker")
+    sdk, tracing = temporal_runtime(settings, serve_metrics=True), tracer_provider("pizzeria-worker")
     payments, texts = payment_gateway(settings), notifier(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

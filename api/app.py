@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,12 +13,9 @@ from fastapi.concurrency import run_in_threadpool
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from temporalio.client import Client
-from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from activities.store.menu import MenuStore
 from activities.store.orders import OrderStore
-from activities.store.tables import create_schema, make_engine
 from api import analytics, codec, health, kitchen, menu, metrics, orders
 from api.codec import CodecCORS
 from api.deps import RecentMenu
@@ -25,8 +23,9 @@ from api.metrics import AccessMiddleware, ApiMetrics
 from api.order_ids import OrderIds, order_id_secret
 from api.order_workflows import OrderWorkflows
 from api.problems import install_problem_handlers, problem_response
-from settings import Settings, configure_logging, load_settings, sdk_runtime, tracer_provider
-from workflows.payload_codec import data_converter
+from bootstrap import open_database, temporal_client, temporal_runtime
+from observability import configure_logging, tracer_provider
+from settings import Settings, load_settings
 
 log = logging.getLogger("pizzeria.api")
 MAX_BODY_BYTES = 64 * 1024
@@ -113,26 +112,18 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
     parent of its calls to Temporal, and through them of the workflow and its activities.
     """
     settings = settings or load_settings()
-    converter = data_converter(settings.encryption_key_ring)
     tracing = tracing or tracer_provider("pizzeria-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.codec_loopback_without_token:
             log.warning("the codec endpoint serves callers on loopback without a token: for development only")
-        if converter.payload_codec is None:
-            log.warning("payloads go to Temporal unencrypted: set PIZZERIA_ENCRYPTION_KEYS")
-        engine = make_engine(settings.database_url)
-        await run_in_threadpool(create_schema, engine)
+        engine = await run_in_threadpool(open_database, settings)
         # Lazy: the API starts (and /healthz says 503) while Temporal is still coming up.
-        client = await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=converter,
-            runtime=sdk_runtime(),
-            interceptors=[TracingInterceptor(tracing.get_tracer("pizzeria.api"))] if tracing else [],
-            lazy=True,
-        )
+        client = await temporal_client(settings, temporal_runtime(settings), tracing, tracer="pizzeria.api", lazy=True)
+        app.state.payload_codec = client.data_converter.payload_codec
+        if app.state.payload_codec is None:
+            log.warning("payloads go to Temporal unencrypted: set PIZZERIA_ENCRYPTION_KEYS")
         app.state.client = client
         secret = order_id_secret(settings.order_id_secret, settings.order_id_secret_file)
         app.state.workflows = OrderWorkflows(client, settings, OrderIds(secret))
@@ -158,7 +149,6 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
         redirect_slashes=False,
     )
     app.state.settings = settings
-    app.state.payload_codec = converter.payload_codec
     app.state.metrics = ApiMetrics()
     install_problem_handlers(app)
     for module in (menu, orders, kitchen, analytics, health, codec, metrics):
@@ -174,7 +164,17 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
     return app
 
 
-# What `uvicorn api.app:app` serves: settings read, logs set up, once.
-process_settings = load_settings()
-configure_logging(process_settings)
-app = create_app(process_settings)
+@functools.cache
+def served_app() -> FastAPI:
+    """The app of this process, made once: the settings read (a bad one stops the process), the logs set up."""
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `api.app:app`, what uvicorn serves, is made when uvicorn first asks for it, before it logs a line:
+    # importing this module reads no settings and leaves the process's logging alone.
+    if name == "app":
+        return served_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

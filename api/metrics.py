@@ -17,9 +17,8 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from settings import current_order
+from observability import current_order
 
-disable_created_metrics()  # the *_created series only double what a scrape shows
 router = APIRouter(tags=["operations"])
 access_log = logging.getLogger("pizzeria.api.access")
 UNMATCHED = "unmatched"  # paths no route serves share one label, so a scan cannot blow up the series
@@ -31,6 +30,9 @@ class ApiMetrics:
     """One registry per app, so every app (and every test's app) counts its own requests."""
 
     def __init__(self) -> None:
+        # The *_created series only double what a scrape shows. A switch of the whole process: thrown here,
+        # when an app is made, rather than on import.
+        disable_created_metrics()
         self.registry = CollectorRegistry()
         for collector in (ProcessCollector, PlatformCollector, GCCollector):
             collector(registry=self.registry)

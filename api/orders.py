@@ -25,7 +25,7 @@ from domain.errors import InvalidOrder
 from domain.menu import Menu, OrderLine
 from domain.order import Order, OrderStatus
 from domain.text import text_problem
-from settings import current_order
+from observability import current_order
 from workflows.order_contract import CancelRequest, PlaceOrder
 
 router = APIRouter(prefix="/api/orders", tags=["orders"], route_class=StrictJSONRoute)

@@ -27,9 +27,10 @@ from activities.texts.port import Notifier
 from api.app import create_app
 from api.auth import mint_token
 from api.order_ids import OrderIds
+from bootstrap import client_options
 from settings import Settings
 from tests.peers import StripePeer, TwilioPeer
-from worker import build_worker, client_options
+from worker import TRACER, build_worker
 from workflows.order_contract import SEARCH_ATTRIBUTES
 from workflows.payload_codec import new_key_entry
 
@@ -222,7 +223,7 @@ async def running_stack(
     payments, texts = payments or FakePayments(), texts or RecordingNotifier()
     app = create_app(settings, tracing)
     # The worker's client, on the test server's connection: it encrypts (and traces) as the worker's would.
-    client = Client(env.client.service_client, **client_options(settings, tracing))
+    client = Client(env.client.service_client, **client_options(settings, tracing, TRACER))
     async with AsyncExitStack() as stack:
         if worker:
             await stack.enter_async_context(build_worker(client, settings, payments, texts))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from settings import DEV_JWT_SECRET, load_settings, tracer_provider
+from settings import DEV_JWT_SECRET, load_settings
 from workflows.payload_codec import new_key_entry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,8 +50,11 @@ def test_the_defaults_need_no_account_key_or_network(monkeypatch):
         ({"PIZZERIA_PAYMENTS": "stripe", "STRIPE_API_KEY": "pk_test_publishable"}, "STRIPE_API_KEY"),
         ({"PIZZERIA_STRIPE_API_BASE": "localhost:8420"}, "PIZZERIA_STRIPE_API_BASE"),
         ({"PIZZERIA_TWILIO_API_BASE": "ftp://127.0.0.1"}, "PIZZERIA_TWILIO_API_BASE"),
+        ({"PIZZERIA_TWILIO_API_BASE": "http://"}, "PIZZERIA_TWILIO_API_BASE"),
         ({"PIZZERIA_STRIPE_CURRENCY": "dollars"}, "PIZZERIA_STRIPE_CURRENCY"),
         ({"PIZZERIA_STRIPE_CURRENCY": "JPY"}, "PIZZERIA_STRIPE_CURRENCY"),
+        ({"PIZZERIA_STRIPE_CURRENCY": "abc"}, "PIZZERIA_STRIPE_CURRENCY"),
+        ({"PIZZERIA_STRIPE_CURRENCY": "xau"}, "PIZZERIA_STRIPE_CURRENCY"),
         ({"PIZZERIA_STRIPE_TIMEOUT_SECONDS": "0"}, "PIZZERIA_STRIPE_TIMEOUT_SECONDS"),
         ({"PIZZERIA_STRIPE_TIMEOUT_SECONDS": "30"}, "PIZZERIA_STRIPE_TIMEOUT_SECONDS"),
         ({"TWILIO_FROM_NUMBER": "555-1234"}, "TWILIO_FROM_NUMBER"),
@@ -93,11 +96,14 @@ def test_a_worker_whose_metrics_port_is_taken_stops_with_one_line_naming_the_var
     ]
 
 
+def serve_api(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`uvicorn api.app:app`, run to its end."""
+    command = [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", "0"]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+
+
 def test_a_bad_variable_stops_the_api_before_it_serves():
-    env = {**os.environ, "PIZZERIA_DATABASE_URL": "::"}
-    done = subprocess.run(
-        [sys.executable, "-c", "import api.app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
-    )
+    done = serve_api({**os.environ, "PIZZERIA_DATABASE_URL": "::"})
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [
         "configuration error: PIZZERIA_DATABASE_URL: must be an SQLAlchemy URL such as sqlite:///data/pizzeria.db, "
@@ -107,18 +113,26 @@ def test_a_bad_variable_stops_the_api_before_it_serves():
 
 def test_a_missing_provider_variable_stops_the_api_too():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIZZERIA_", "STRIPE_", "TWILIO_"))}
-    done = subprocess.run(
-        [sys.executable, "-c", "import api.app"],
-        cwd=ROOT,
-        env={**env, "PIZZERIA_PAYMENTS": "stripe"},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = serve_api({**env, "PIZZERIA_PAYMENTS": "stripe"})
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [
         "configuration error: STRIPE_API_KEY is required when PIZZERIA_PAYMENTS=stripe"
     ]
+
+
+def test_importing_the_app_or_the_worker_reads_no_setting_and_sets_up_no_logs():
+    # What a test, a tool or another process gets by importing them: nothing configured behind its back.
+    check = (
+        "import logging, api.app, bootstrap, observability, settings, worker\n"
+        "from temporalio import workflow\n"
+        "assert logging.getLogger().handlers == [], logging.getLogger().handlers\n"
+        "assert not logging.getLogger('uvicorn.access').disabled\n"
+        "assert workflow.logger.workflow_info_on_message\n"
+        "print('untouched')\n"
+    )
+    env = {**os.environ, "PIZZERIA_DATABASE_URL": "::", "PIZZERIA_LOG_FORMAT": "json"}
+    done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "untouched", "")
 
 
 def test_a_secret_never_appears_in_the_error_that_names_it(monkeypatch):
@@ -164,56 +178,9 @@ def test_provider_settings_are_read_with_their_documented_names(monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     settings = load_settings()
-    assert (settings.stripe_api_key, settings.stripe_api_base, settings.stripe_currency) == (
-        "sk_test_abc", "http://127.0.0.1:8420", "eur"
+    assert (settings.stripe_api_key, str(settings.stripe_api_base), settings.stripe_currency) == (
+        "sk_test_abc", "http://127.0.0.1:8420/", "eur"
     )  # fmt: skip
-    assert (settings.twilio_account_sid, settings.twilio_from_number, settings.twilio_api_base) == (
-        "AC123", "MarioPizza", "http://127.0.0.1:8421"
+    assert (settings.twilio_account_sid, settings.twilio_from_number, str(settings.twilio_api_base)) == (
+        "AC123", "MarioPizza", "http://127.0.0.1:8421/"
     )  # fmt: skip
-
-
-# --- tracing, from the standard OTEL_* variables --------------------------------------------
-
-
-@pytest.fixture
-def otel_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("OTEL_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
-
-
-def test_tracing_is_off_unless_an_exporter_is_named(otel_env):
-    assert tracer_provider("pizzeria-api") is None
-    otel_env.setenv("OTEL_TRACES_EXPORTER", "none")
-    assert tracer_provider("pizzeria-api") is None
-
-
-def test_naming_an_exporter_or_an_otlp_endpoint_turns_tracing_on_under_the_services_name(otel_env):
-    otel_env.setenv("OTEL_TRACES_EXPORTER", "console")
-    assert tracer_provider("pizzeria-api").resource.attributes["service.name"] == "pizzeria-api"
-    otel_env.setenv("OTEL_SERVICE_NAME", "pizzeria-eu-west")
-    assert tracer_provider("pizzeria-api").resource.attributes["service.name"] == "pizzeria-eu-west"
-    otel_env.delenv("OTEL_TRACES_EXPORTER")
-    otel_env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
-    assert tracer_provider("pizzeria-worker") is not None
-    otel_env.setenv("OTEL_SDK_DISABLED", "true")
-    assert tracer_provider("pizzeria-worker") is None
-
-
-@pytest.mark.parametrize(
-    ("variables", "says"),
-    [
-        ({"OTEL_TRACES_EXPORTER": "jaeger"}, "OTEL_TRACES_EXPORTER: 'jaeger' is not one of otlp, console, none"),
-        (
-            {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
-            "OTEL_EXPORTER_OTLP_PROTOCOL: only http/protobuf is supported, not 'grpc'",
-        ),
-    ],
-)
-def test_a_tracing_variable_this_build_cannot_honour_stops_the_process_naming_it(otel_env, variables, says):
-    for name, value in variables.items():
-        otel_env.setenv(name, value)
-    with pytest.raises(SystemExit) as stopped:
-        tracer_provider("pizzeria-worker")
-    assert str(stopped.value) == f"configuration error: {says}"

@@ -20,15 +20,15 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.payments.fake import FakePayments
-from api.app import app, create_app
+from api.app import create_app
+from bootstrap import temporal_client, temporal_runtime
 from domain.menu import SEED_PIZZAS, SEED_TOPPINGS
 from settings import Settings
 from tests.conftest import RecordingNotifier, free_port, stack_settings, staff_headers
-from worker import build_worker, client_options
+from worker import build_worker
 
 # Derandomized: every run sends the same requests. Besides the fuzzing phase's 40 examples per operation and
 # identity, Schemathesis sends the document's examples and its coverage cases: about 3,000 requests in all,
@@ -58,7 +58,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 # The document `uvicorn api.app:app` serves at /openapi.json (the same whatever the settings).
-schema = schemathesis.openapi.from_dict(app.openapi(), config=CONFIG)
+schema = schemathesis.openapi.from_dict(create_app().openapi(), config=CONFIG)
 
 
 def _takeable(text: object, least: int, most: int) -> object:
@@ -101,7 +101,7 @@ def _some_orders_can_be_made(context: schemathesis.HookContext, body: Any) -> st
 
 def _serve(settings: Settings, port: int, started: threading.Event, stop: threading.Event) -> None:
     async def serve() -> None:
-        client = await Client.connect(settings.temporal_address, **client_options(settings))
+        client = await temporal_client(settings, temporal_runtime(settings))
         server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None))
         async with build_worker(client, settings, FakePayments(), RecordingNotifier()):
             serving = asyncio.create_task(server.serve())

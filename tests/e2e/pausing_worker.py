@@ -17,7 +17,8 @@ from typing import Any
 from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
-from settings import configure_logging, load_settings
+from observability import configure_logging
+from settings import load_settings
 from worker import serve
 
 POLL_SECONDS = 0.05

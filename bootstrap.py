@@ -1,0 +1,66 @@
+"""The one composition root: the Temporal client and the database, built the same way for the worker and the API.
+
+Settings say what to connect to; here they become live objects. Nothing is built at import.
+"""
+
+import sys
+from typing import Any
+
+from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.runtime import Runtime
+
+from activities.store.tables import create_schema, make_engine
+from observability import sdk_runtime
+from settings import Settings
+from workflows.payload_codec import data_converter
+
+
+def temporal_runtime(settings: Settings, serve_metrics: bool = False) -> Runtime:
+    """The SDK's runtime; with `serve_metrics` (the worker) it serves Prometheus at PIZZERIA_WORKER_METRICS_ADDRESS.
+
+    An address that cannot be bound stops the process with one line naming the variable.
+    """
+    try:
+        return sdk_runtime(settings.worker_metrics_address if serve_metrics else None)
+    except ValueError as err:  # the address is taken or malformed
+        sys.exit(f"configuration error: PIZZERIA_WORKER_METRICS_ADDRESS: {err}")
+
+
+def client_options(
+    settings: Settings, tracing: TracerProvider | None = None, tracer: str = "pizzeria"
+) -> dict[str, Any]:
+    """How a client talks to Temporal: its namespace, payloads encrypted with the configured keys, tracing.
+
+    Traced, a workflow and each of its activities continue the trace of the request that started them.
+    """
+    return dict(
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings.encryption_key_ring),
+        interceptors=[TracingInterceptor(tracing.get_tracer(tracer))] if tracing else [],
+    )
+
+
+async def temporal_client(
+    settings: Settings,
+    runtime: Runtime,
+    tracing: TracerProvider | None = None,
+    tracer: str = "pizzeria",
+    lazy: bool = False,
+) -> Client:
+    """A client of the Temporal at PIZZERIA_TEMPORAL_ADDRESS; lazy, it first connects when first used.
+
+    Not lazy, it raises RuntimeError while Temporal cannot be reached.
+    """
+    return await Client.connect(
+        settings.temporal_address, runtime=runtime, lazy=lazy, **client_options(settings, tracing, tracer)
+    )
+
+
+def open_database(settings: Settings) -> Engine:
+    """The database at PIZZERIA_DATABASE_URL, its tables made (and a fresh menu seeded) if missing."""
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    return engine
