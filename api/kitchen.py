@@ -1,10 +1,7 @@
 """The kitchen's view: its queue, and moving orders on."""
 
-from typing import Annotated, Literal
-
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from api.auth import KitchenStaff
 from api.deps import OrderStoreDep, WorkflowsDep
@@ -12,23 +9,12 @@ from api.json_body import StrictJSONRoute
 from api.order_workflows import OrderClosed, OrderNotFound
 from api.orders import finished_or_unknown, known_id
 from api.problems import Problem
-from api.text import Note
+from api.schemas import StatusChange
 from domain.order import Order, OrderStatus
 from workflows.order_contract import KitchenStep
 
 router = APIRouter(prefix="/api/kitchen", tags=["kitchen"], route_class=StrictJSONRoute)
 AUTH = {401: {"model": Problem}, 403: {"model": Problem}}
-
-
-def _lower(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
-
-
-class StatusChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    status: Annotated[Literal["preparing", "ready", "completed"], BeforeValidator(_lower)]
-    notes: Note | None = None
 
 
 @router.get("/queue", response_model=list[Order], responses=AUTH)

@@ -37,9 +37,9 @@ from workflows.order_contract import (
     PAYMENT_METHOD,
     CancelRequest,
     KitchenStep,
+    OrderRequest,
     OrderResult,
     OrderStart,
-    PlaceOrder,
     workflow_id,
 )
 from workflows.order_story import order_lines, order_summary
@@ -109,7 +109,7 @@ class OrderWorkflows:
             raise unavailable("the order system did not answer in time", order_id=order_id) from None
         return legacy
 
-    async def place(self, order_id: str, request: PlaceOrder, priced: tuple[OrderLine, ...] | None) -> Placement:
+    async def place(self, order_id: str, request: OrderRequest, priced: tuple[OrderLine, ...] | None) -> Placement:
         """Start the order's workflow and wait, in the same call, until it is confirmed or refused.
 
         `priced` is the API's own reading of the menu, for what ops see in Temporal; the workflow prices

@@ -8,8 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio.service import RPCError
@@ -20,13 +18,12 @@ from api.deps import OrderStoreDep, RecentMenuDep, WorkflowsDep
 from api.json_body import StrictJSONRoute
 from api.order_workflows import OrderClosed, OrderNotFound
 from api.problems import Problem, ProblemError
-from api.text import Note
+from api.schemas import CancelBody, OrderPage, PlaceOrder, order_request
 from domain.errors import InvalidOrder
 from domain.menu import Menu, OrderLine
 from domain.order import Order, OrderStatus
-from domain.text import text_problem
 from settings import current_order
-from workflows.order_contract import CancelRequest, PlaceOrder
+from workflows.order_contract import CancelRequest, OrderRequest
 
 router = APIRouter(prefix="/api/orders", tags=["orders"], route_class=StrictJSONRoute)
 
@@ -42,13 +39,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-class CancelBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Note | None = None
-
-
-def priced_lines(menu: Menu | None, request: PlaceOrder) -> tuple[OrderLine, ...] | None:
+def priced_lines(menu: Menu | None, request: OrderRequest) -> tuple[OrderLine, ...] | None:
     """The order priced from a recent menu, or None without one or when it does not offer the order
     (the workflow prices it, and says why it cannot)."""
     if menu is None:
@@ -57,26 +48,6 @@ def priced_lines(menu: Menu | None, request: PlaceOrder) -> tuple[OrderLine, ...
         return menu.price_lines(request.lines())
     except InvalidOrder:
         return None
-
-
-def refuse_unstorable_text(request: PlaceOrder) -> None:
-    """422 naming each text of the order that a text message or PostgreSQL could not hold."""
-    # (where, text, may run over lines, may be blank)
-    texts: list[tuple[tuple[str | int, ...], str | None, bool, bool]] = [
-        (("customer_name",), request.customer_name, False, False),
-        (("customer_address",), request.customer_address, True, False),
-        (("payment_token",), request.payment_token, False, True),
-    ]
-    for n, pizza in enumerate(request.pizzas):
-        texts.append((("pizzas", n, "name"), pizza.name, False, True))
-        texts += [(("pizzas", n, "toppings", t), topping, False, True) for t, topping in enumerate(pizza.toppings)]
-    errors = [
-        {"type": "value_error", "loc": ("body", *where), "msg": problem, "input": text}
-        for where, text, lines, blank in texts
-        if text is not None and (problem := text_problem(text, lines=lines, blank=blank))
-    ]
-    if errors:
-        raise RequestValidationError(errors)
 
 
 def not_found(order_id: str) -> ProblemError:
@@ -114,19 +85,14 @@ async def finished_or_unknown(store: OrderStore, order_id: str, action: str) -> 
     },
 )
 async def place_order(
-    request: PlaceOrder,
+    body: PlaceOrder,
     workflows: WorkflowsDep,
     menu: RecentMenuDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Order:
-    """Place an order: answers once it is paid and in the kitchen's queue.
-
-    Text is kept exactly as sent, spaces at either end included; lengths count Unicode code points. Control
-    characters (NUL among them) and lone surrogates are refused, except line breaks and tabs in the address;
-    a blank name or address is refused.
-    """
-    refuse_unstorable_text(request)
+    """Place an order: answers once it is paid and in the kitchen's queue."""
+    request = order_request(body)
     order_id = await workflows.order_id(idempotency_key)
     current_order.set(order_id)  # for the request's log lines
     placement = await workflows.place(order_id, request, priced_lines(await menu.get(), request))
@@ -152,11 +118,6 @@ async def place_order(
     if not placement.fresh:
         response.status_code = 200
     return result.order
-
-
-class OrderPage(BaseModel):
-    orders: list[Order]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
 def _cursor(place: tuple[datetime, str]) -> str:
