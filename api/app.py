@@ -21,9 +21,9 @@ from activities.order_store import OrderStore
 from api import analytics, codec, health, kitchen, menu, metrics, orders
 from api.codec import CodecCORS
 from api.deps import RecentMenu
+from api.gateway import OrderGateway
 from api.metrics import AccessMiddleware, ApiMetrics
 from api.order_ids import OrderIds, order_id_secret
-from api.order_workflows import OrderWorkflows
 from api.problems import install_problem_handlers, problem_response
 from settings import Settings, configure_logging, load_settings, sdk_runtime, tracer_provider
 from workflows.payload_codec import data_converter
@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
         )
         app.state.client = client
         secret = order_id_secret(settings.order_id_secret, settings.order_id_secret_file)
-        app.state.workflows = OrderWorkflows(client, settings, OrderIds(secret))
+        app.state.gateway = OrderGateway(client, settings, OrderIds(secret))
         app.state.orders = OrderStore(engine)
         app.state.menu = MenuStore(engine)
         app.state.recent_menu = RecentMenu(app.state.menu)
