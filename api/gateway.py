@@ -93,7 +93,7 @@ class Unavailable(GatewayError):
 @dataclass(frozen=True)
 class Placement:
     result: OrderResult
-    # False when the answer comes from a workflow that had already finished.
+    # True only for the request that started the order: its answer is 201, a repeat's is 200.
     created: bool
 
 
@@ -150,7 +150,7 @@ class OrderGateway:
                 result = await self._client.execute_update_with_start_workflow(
                     OrderWorkflow.await_confirmation, fingerprint, start_workflow_operation=start
                 )
-                return Placement(result, created=True)
+                return Placement(result, created=result.creator)
             except WorkflowAlreadyStartedError:
                 # The start operation holds the same error: take it, or asyncio logs it as never retrieved.
                 with contextlib.suppress(WorkflowAlreadyStartedError):

@@ -171,6 +171,9 @@ class OrderResult(BaseModel):
     rejection: Rejection | None = None
     # Set when a step after payment failed for good and the order was compensated.
     failure: str | None = None
+    # True only in the answer to the placement that started the order (the first to await its confirmation):
+    # the API's 201, where every repeat gets 200. Results recorded before it read False.
+    creator: bool = False
 
     @property
     def status(self) -> OrderStatus | None:

@@ -480,11 +480,20 @@ class OrderWorkflow:
             raise ApplicationError(detail, type="OrderNotPlaced")
         return self._order
 
+    # How many placements have awaited the confirmation (counted per run, from this start).
+    _confirmations_awaited = 0
+
     @workflow.update(name=UPDATE_AWAIT_CONFIRMATION)
     async def await_confirmation(self, fingerprint: str) -> OrderResult:
-        """Answer a placement once the order is confirmed, rejected or cancelled."""
+        """Answer a placement once the order is confirmed, rejected or cancelled; tell its first caller so.
+
+        The first caller came with the start (a run continued as new has had it already). Counting issues no
+        command, and the handlers run again on replay, so the count is the same there.
+        """
+        self._confirmations_awaited += 1
+        creator = self._confirmations_awaited == 1 and self._start.carried_over is None
         await workflow.wait_condition(lambda: self._settled)
-        return self._result()
+        return self._result().model_copy(update={"creator": creator})
 
     @await_confirmation.validator
     def _same_request(self, fingerprint: str) -> None:

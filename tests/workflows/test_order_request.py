@@ -6,7 +6,7 @@ import pytest
 
 from domain.order import PaymentMethod
 from domain.pricing import Fulfilment
-from workflows.order_contract import OrderRequest, OrderStart, PizzaChoice
+from workflows.order_contract import OrderRequest, OrderResult, OrderStart, PizzaChoice
 
 ANN = OrderRequest(
     customer_name="Ann Example",
@@ -79,3 +79,7 @@ def test_an_input_recorded_in_a_history_decodes_to_the_same_request():
 
     assert start.request == ANN
     assert json.loads(start.request.model_dump_json()) == json.loads(recorded)["request"]
+
+
+def test_a_result_recorded_before_creators_were_told_decodes_as_no_creator():
+    assert OrderResult.model_validate({"fingerprint": "f"}).creator is False
