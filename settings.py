@@ -24,9 +24,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from domain.text import phone_problem
 from workflows.payload_codec import parse_keys
 
-E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")  # alphanumeric sender id, where a country allows it
 # Prices are kept in cents; currencies without a minor unit would be charged 100 times over.
 ZERO_DECIMAL = frozenset(
@@ -136,8 +136,9 @@ class Settings(BaseSettings):
     @field_validator("twilio_from_number")
     @classmethod
     def _sender(cls, value: str | None) -> str | None:
-        # A phone number in E.164, or an alphanumeric sender id where the country allows one.
-        if value and not (E164.fullmatch(value) or SENDER_ID.fullmatch(value)):
+        # A phone number in E.164 (the rule customers' numbers follow), or an alphanumeric sender id where the
+        # country allows one.
+        if value and phone_problem(value) and not SENDER_ID.fullmatch(value):
             raise ValueError(f"must be a phone number in E.164 form such as +15550001111, not {value!r}")
         return value
 

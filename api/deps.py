@@ -1,4 +1,4 @@
-"""What route handlers are given: the Temporal door and the store's read side."""
+"""What route handlers are given: the gateway to Temporal and the store's read side."""
 
 import logging
 import time
@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from activities.store.menu import MenuStore
 from activities.store.orders import OrderStore
-from api.order_workflows import OrderWorkflows
+from api.gateway import OrderGateway
 from domain.menu import Menu
 
 log = logging.getLogger("pizzeria.api")
@@ -42,8 +42,8 @@ class RecentMenu:
         self._read_at = None
 
 
-def _workflows(request: Request) -> OrderWorkflows:
-    return request.app.state.workflows
+def _gateway(request: Request) -> OrderGateway:
+    return request.app.state.gateway
 
 
 def _orders(request: Request) -> OrderStore:
@@ -54,7 +54,7 @@ def _menu(request: Request) -> MenuStore:
     return request.app.state.menu
 
 
-WorkflowsDep = Annotated[OrderWorkflows, Depends(_workflows)]
+GatewayDep = Annotated[OrderGateway, Depends(_gateway)]
 OrderStoreDep = Annotated[OrderStore, Depends(_orders)]
 
 

@@ -1,34 +1,20 @@
 """The kitchen's view: its queue, and moving orders on."""
 
-from typing import Annotated, Literal
-
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from api.auth import KitchenStaff
-from api.deps import OrderStoreDep, WorkflowsDep
+from api.deps import GatewayDep, OrderStoreDep
+from api.gateway import OrderNotFound
 from api.json_body import StrictJSONRoute
-from api.order_workflows import OrderClosed, OrderNotFound
 from api.orders import finished_or_unknown, known_id
 from api.problems import Problem
-from api.text import Note
+from api.schemas import StatusChange
 from domain.order import Order, OrderStatus
 from workflows.order_contract import KitchenStep
 
 router = APIRouter(prefix="/api/kitchen", tags=["kitchen"], route_class=StrictJSONRoute)
 AUTH = {401: {"model": Problem}, 403: {"model": Problem}}
-
-
-def _lower(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
-
-
-class StatusChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    status: Annotated[Literal["preparing", "ready", "completed"], BeforeValidator(_lower)]
-    notes: Note | None = None
 
 
 @router.get("/queue", response_model=list[Order], responses=AUTH)
@@ -49,12 +35,12 @@ async def kitchen_queue(store: OrderStoreDep, _: KitchenStaff) -> list[Order]:
     },
 )
 async def change_status(
-    order_id: str, change: StatusChange, workflows: WorkflowsDep, store: OrderStoreDep, staff: KitchenStaff
+    order_id: str, change: StatusChange, gateway: GatewayDep, store: OrderStoreDep, staff: KitchenStaff
 ) -> Order:
     """Move an order to preparing, ready or completed; 409 when its status does not allow it."""
     known_id(order_id)
     step = KitchenStep(status=OrderStatus(change.status), by=staff.name, notes=change.notes)
     try:
-        return await workflows.change_status(order_id, step)
-    except (OrderClosed, OrderNotFound):
-        raise await finished_or_unknown(store, order_id, f"become {change.status}") from None
+        return await gateway.change_status(order_id, step)
+    except OrderNotFound as unknown:
+        raise await finished_or_unknown(store, unknown, f"become {change.status}") from None

@@ -5,19 +5,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from api.auth import Manager
 from api.deps import MenuDep, RecentMenuDep
 from api.json_body import StrictJSONRoute
 from api.problems import Problem, ProblemError
-from api.text import text_line
 from domain.menu import Pizza, Size, Topping
 from domain.money import cents
+from workflows.text_types import MenuName
 
 router = APIRouter(prefix="/api/menu", tags=["menu"], route_class=StrictJSONRoute)
 Price = Annotated[Decimal, Field(gt=0, lt=1000, decimal_places=2, examples=["12.99"])]
-ItemName = Annotated[str, Path(min_length=1, max_length=50), AfterValidator(text_line)]
+ItemName = Annotated[MenuName, Path()]
 
 
 class Prices(BaseModel):

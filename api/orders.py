@@ -8,25 +8,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from temporalio.service import RPCError
 
 from activities.store.orders import OrderStore
 from api.auth import KitchenStaff
-from api.deps import OrderStoreDep, RecentMenuDep, WorkflowsDep
+from api.deps import GatewayDep, OrderStoreDep, RecentMenuDep
+from api.gateway import OrderClosed, OrderNotFound, StepRefused, Unavailable
 from api.json_body import StrictJSONRoute
-from api.order_workflows import OrderClosed, OrderNotFound
 from api.problems import Problem, ProblemError
-from api.text import Note
+from api.schemas import CancelBody, OrderPage, PlaceOrder, order_request
 from domain.errors import InvalidOrder
 from domain.menu import Menu, OrderLine
 from domain.order import Order, OrderStatus
-from domain.text import text_problem
 from observability import current_order
-from workflows.order_contract import CancelRequest, PlaceOrder
+from workflows.order_contract import CancelRequest, OrderRequest
 
 router = APIRouter(prefix="/api/orders", tags=["orders"], route_class=StrictJSONRoute)
 
@@ -42,13 +38,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-class CancelBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Note | None = None
-
-
-def priced_lines(menu: Menu | None, request: PlaceOrder) -> tuple[OrderLine, ...] | None:
+def priced_lines(menu: Menu | None, request: OrderRequest) -> tuple[OrderLine, ...] | None:
     """The order priced from a recent menu, or None without one or when it does not offer the order
     (the workflow prices it, and says why it cannot)."""
     if menu is None:
@@ -59,52 +49,26 @@ def priced_lines(menu: Menu | None, request: PlaceOrder) -> tuple[OrderLine, ...
         return None
 
 
-def refuse_unstorable_text(request: PlaceOrder) -> None:
-    """422 naming each text of the order that a text message or PostgreSQL could not hold."""
-    # (where, text, may run over lines, may be blank)
-    texts: list[tuple[tuple[str | int, ...], str | None, bool, bool]] = [
-        (("customer_name",), request.customer_name, False, False),
-        (("customer_address",), request.customer_address, True, False),
-        (("payment_token",), request.payment_token, False, True),
-    ]
-    for n, pizza in enumerate(request.pizzas):
-        texts.append((("pizzas", n, "name"), pizza.name, False, True))
-        texts += [(("pizzas", n, "toppings", t), topping, False, True) for t, topping in enumerate(pizza.toppings)]
-    errors = [
-        {"type": "value_error", "loc": ("body", *where), "msg": problem, "input": text}
-        for where, text, lines, blank in texts
-        if text is not None and (problem := text_problem(text, lines=lines, blank=blank))
-    ]
-    if errors:
-        raise RequestValidationError(errors)
-
-
-def not_found(order_id: str) -> ProblemError:
-    shown = order_id if len(order_id) <= 64 else f"{order_id[:64]}…"
-    return ProblemError(404, f"there is no order {shown}", "unknown-order")
-
-
 def known_id(order_id: str) -> str:
     """Order ids are UUIDs; anything else names no order."""
     try:
         uuid.UUID(order_id)
     except ValueError:
-        raise not_found(order_id) from None
+        raise OrderNotFound(order_id) from None
     return order_id
 
 
-async def finished_or_unknown(store: OrderStore, order_id: str, action: str) -> ProblemError:
-    """Why an order's workflow would not take a change: it has finished (409), or never was (404)."""
-    stored = await run_in_threadpool(store.get, order_id)
-    if stored is None:
-        return not_found(order_id)
-    return ProblemError(409, f"an order that is {stored.status} cannot {action}", "not-allowed", order_id=order_id)
+async def finished_or_unknown(store: OrderStore, unknown: OrderNotFound, change: str) -> OrderClosed | OrderNotFound:
+    """Why Temporal has no workflow for an order: it finished long ago (the database keeps it), or never was."""
+    stored = await run_in_threadpool(store.get, unknown.order_id)
+    return unknown if stored is None else OrderClosed(unknown.order_id, stored.status, change)
 
 
 @router.post(
     "",
     status_code=201,
     response_model=Order,
+    response_description="The order this request placed",
     responses={
         200: {"model": Order, "description": "A repeat of an earlier request (same Idempotency-Key): the same order"},
         402: {"model": Problem, "description": "The card was declined; nothing was charged"},
@@ -114,22 +78,17 @@ async def finished_or_unknown(store: OrderStore, order_id: str, action: str) -> 
     },
 )
 async def place_order(
-    request: PlaceOrder,
-    workflows: WorkflowsDep,
+    body: PlaceOrder,
+    gateway: GatewayDep,
     menu: RecentMenuDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Order:
-    """Place an order: answers once it is paid and in the kitchen's queue.
-
-    Text is kept exactly as sent, spaces at either end included; lengths count Unicode code points. Control
-    characters (NUL among them) and lone surrogates are refused, except line breaks and tabs in the address;
-    a blank name or address is refused.
-    """
-    refuse_unstorable_text(request)
-    order_id = await workflows.order_id(idempotency_key)
+    """Place an order: answers once it is paid and in the kitchen's queue (201; a repeat of it, 200)."""
+    request = order_request(body)
+    order_id = await gateway.order_id(idempotency_key)
     current_order.set(order_id)  # for the request's log lines
-    placement = await workflows.place(order_id, request, priced_lines(await menu.get(), request))
+    placement = await gateway.place(order_id, request, priced_lines(await menu.get(), request))
     result = placement.result
     if result.rejection and result.rejection.kind == "invalid":
         raise ProblemError(422, result.rejection.detail, "invalid-order", order_id=order_id)
@@ -149,14 +108,9 @@ async def place_order(
             order_id=order_id,
         )
     response.headers["Location"] = f"/api/orders/{order_id}"
-    if not placement.fresh:
+    if not placement.created:
         response.status_code = 200
     return result.order
-
-
-class OrderPage(BaseModel):
-    orders: list[Order]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
 def _cursor(place: tuple[datetime, str]) -> str:
@@ -196,7 +150,7 @@ async def list_orders(
         503: {"model": Problem, "description": "Temporal is unreachable and the order is not stored yet"},
     },
 )
-async def read_order(order_id: str, workflows: WorkflowsDep, store: OrderStoreDep) -> Order:
+async def read_order(order_id: str, gateway: GatewayDep, store: OrderStoreDep) -> Order:
     """The order as it stands now."""
     known_id(order_id)
     try:
@@ -209,14 +163,14 @@ async def read_order(order_id: str, workflows: WorkflowsDep, store: OrderStoreDe
     if stored is not None and stored.is_final:
         return stored  # finished orders live on in the database
     try:
-        return await workflows.current(order_id)
+        return await gateway.current(order_id)
     except OrderNotFound:
         if database_down is not None:
             raise database_down from None  # it may be a finished order, which only the database knows
         if stored is None:
-            raise not_found(order_id) from None
+            raise
         return stored
-    except (RPCError, RuntimeError):  # RuntimeError: the lazy client could not connect at all
+    except Unavailable:
         if stored is None:
             raise
         return stored  # Temporal or the workers are away: the last saved state is the best answer
@@ -228,15 +182,15 @@ async def read_order(order_id: str, workflows: WorkflowsDep, store: OrderStoreDe
     responses={404: {"model": Problem}, 409: {"model": Problem}, 503: {"model": Problem}},
 )
 async def cancel_order(
-    order_id: str, workflows: WorkflowsDep, store: OrderStoreDep, body: CancelBody | None = None
+    order_id: str, gateway: GatewayDep, store: OrderStoreDep, body: CancelBody | None = None
 ) -> Order:
     """Cancel an order that is received, confirmed or preparing; answers once it is refunded."""
     known_id(order_id)
     try:
-        result = await workflows.cancel(order_id, CancelRequest(by=CUSTOMER, notes=body.reason if body else None))
-    except (OrderClosed, OrderNotFound):
-        raise await finished_or_unknown(store, order_id, "be cancelled") from None
+        result = await gateway.cancel(order_id, CancelRequest(by=CUSTOMER, notes=body.reason if body else None))
+    except OrderNotFound as unknown:
+        raise await finished_or_unknown(store, unknown, "be cancelled") from None
     if result.order is None or result.order.status is not OrderStatus.CANCELLED:
         status = result.order.status if result.order else OrderStatus.REJECTED
-        raise ProblemError(409, f"an order that is {status} cannot be cancelled", "not-allowed", order_id=order_id)
+        raise StepRefused(order_id, f"an order that is {status} cannot be cancelled")
     return result.order

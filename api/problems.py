@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from temporalio.service import RPCError
 
+from api.gateway import IdempotencyConflict, OrderClosed, OrderNotFound, StepRefused, Unavailable
 from api.json_body import UnreadableBody
 
 log = logging.getLogger("pizzeria.api")
@@ -63,11 +63,6 @@ def problem_response(
         **extra,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
-def unavailable(detail: str, **extra: Any) -> ProblemError:
-    """A 503 that tells the client when to try again."""
-    return ProblemError(503, detail, "unavailable", headers={"Retry-After": RETRY_AFTER_SECONDS}, **extra)
 
 
 def _path(parts: list[Any]) -> str:
@@ -128,23 +123,24 @@ def _raised_problem(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status, exc.detail, exc.slug, exc.headers, **exc.extra)
 
 
-def _temporal_unreachable(_: Request, exc: Exception) -> JSONResponse:
-    return problem_response(
-        503, f"the order system is unreachable: {exc}", "unavailable", {"Retry-After": RETRY_AFTER_SECONDS}
-    )
+def _order_problem(_: Request, exc: Exception) -> JSONResponse:
+    """What the order system said, as the contract answers it."""
+    if isinstance(exc, OrderNotFound):
+        shown = exc.order_id if len(exc.order_id) <= 64 else f"{exc.order_id[:64]}…"
+        return problem_response(404, f"there is no order {shown}", "unknown-order")
+    if isinstance(exc, OrderClosed | StepRefused):
+        return problem_response(409, str(exc), "not-allowed", order_id=exc.order_id)
+    if isinstance(exc, IdempotencyConflict):
+        return problem_response(409, str(exc), "idempotency-conflict")
+    assert isinstance(exc, Unavailable)
+    named = {"order_id": exc.order_id} if exc.order_id else {}
+    return problem_response(503, exc.detail, "unavailable", **named)
 
 
 def _database_unreachable(_: Request, exc: Exception) -> JSONResponse:
     log.warning("the database is unreachable: %s", getattr(exc, "orig", None) or exc)
     detail = "the shop's database is unreachable; try again shortly"
     return problem_response(503, detail, "unavailable", {"Retry-After": RETRY_AFTER_SECONDS})
-
-
-def _temporal_never_reached(request: Request, exc: Exception) -> JSONResponse:
-    # The lazy client raises a bare RuntimeError while it cannot connect at all.
-    if not str(exc).startswith("Failed client connect"):
-        return _unexpected(request, exc)
-    return _temporal_unreachable(request, exc)
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -197,8 +193,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(ProblemError, _raised_problem)
-    app.add_exception_handler(RPCError, _temporal_unreachable)
-    app.add_exception_handler(RuntimeError, _temporal_never_reached)
+    for gateway_error in (OrderNotFound, OrderClosed, StepRefused, IdempotencyConflict, Unavailable):
+        app.add_exception_handler(gateway_error, _order_problem)
     # A database that cannot be reached (or whose connections are all taken) is an outage, not a bug.
     app.add_exception_handler(OperationalError, _database_unreachable)
     app.add_exception_handler(PoolTimeout, _database_unreachable)

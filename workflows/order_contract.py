@@ -1,16 +1,17 @@
 """What the API and OrderWorkflow agree on: names, the order request, and the answers."""
 
 import hashlib
-import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_json
 from temporalio.common import SearchAttributeKey
 
 from domain.menu import LineRequest, Size
 from domain.order import Customer, Order, OrderStatus, PaymentMethod
 from domain.pricing import Fulfilment
+from workflows.text_types import KeptNote, KeptWho
 
 WORKFLOW_TYPE = "OrderWorkflow"
 QUERY_ORDER = "order"
@@ -34,11 +35,6 @@ FULFILMENT = SearchAttributeKey.for_keyword("Fulfilment")
 PAYMENT_METHOD = SearchAttributeKey.for_keyword("PaymentMethod")
 SEARCH_ATTRIBUTES = (ORDER_STATUS, ORDER_TOTAL, FULFILMENT, PAYMENT_METHOD)
 
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-Name = Annotated[str, StringConstraints(min_length=1, max_length=50)]
-Note = Annotated[str, StringConstraints(max_length=500)]
-Who = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-
 
 def workflow_id(order_id: str) -> str:
     """The workflow ID of an order: `order-{id}`."""
@@ -46,52 +42,53 @@ def workflow_id(order_id: str) -> str:
 
 
 class PizzaChoice(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: Name = Field(description="Pizza name from the menu, any case", examples=["margherita"])
-    size: Size = Field(description="small, medium or large, any case")
-    toppings: tuple[Name, ...] = Field(default=(), max_length=10, description="Topping names from the menu")
-    quantity: StrictInt = Field(default=1, ge=1, le=10)  # a number: "2" or true is a wrong type, refused
-
-    @field_validator("size", mode="before")
-    @classmethod
-    def _size_any_case(cls, value: object) -> object:
-        return value.lower() if isinstance(value, str) else value
-
-
-class PlaceOrder(BaseModel):
-    """A customer's order as it arrives: the body of POST /api/orders and the workflow's input."""
+    """One line of an order as the saga keeps it (names as the customer wrote them, matched any case)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    customer_name: str = Field(min_length=2, max_length=100)
-    customer_phone: str = Field(description="E.164, e.g. +15551234567", examples=["+15551234567"])
-    customer_address: str | None = Field(default=None, min_length=10, max_length=200)
+    name: str
+    size: Size
+    toppings: tuple[str, ...] = ()
+    quantity: int = 1
+
+
+class OrderRequest(BaseModel):
+    """What the saga needs to place an order: its input, kept in every history of every order.
+
+    Its fields and their JSON shape never change for the sake of the HTTP API (api/schemas.py is what clients
+    send, mapped onto this). Rules on the texts live with the API: an input Temporal already holds must
+    always decode.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    customer_name: str
+    customer_phone: str
+    customer_address: str | None = None
     fulfilment: Fulfilment = Fulfilment.DELIVERY
-    pizzas: tuple[PizzaChoice, ...] = Field(min_length=1, max_length=20)
+    pizzas: tuple[PizzaChoice, ...]
     payment_method: PaymentMethod
-    payment_token: str | None = Field(
-        default=None, min_length=1, max_length=255, description="Stripe PaymentMethod id, e.g. pm_card_visa"
-    )
-
-    @field_validator("customer_phone")
-    @classmethod
-    def _e164(cls, value: str) -> str:
-        if not E164.match(value):
-            raise ValueError("must be an E.164 number such as +15551234567")
-        return value
-
-    @model_validator(mode="after")
-    def _complete(self) -> "PlaceOrder":
-        if self.fulfilment is Fulfilment.DELIVERY and not self.customer_address:
-            raise ValueError("customer_address is required for delivery")
-        if self.payment_method is PaymentMethod.CARD and not self.payment_token:
-            raise ValueError("payment_token is required for card payments")
-        return self
+    payment_token: str | None = None
 
     def fingerprint(self) -> str:
-        """A digest of the request, to tell a repeat from a different order under one key."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+        """A digest of the request, to tell a repeat from a different order under one key.
+
+        The canonical fields in a fixed order, as compact JSON: the same bytes the first orders were hashed
+        from, whatever fields this model gains later (a finished order keeps its fingerprint in its result).
+        """
+        canonical = {
+            "customer_name": self.customer_name,
+            "customer_phone": self.customer_phone,
+            "customer_address": self.customer_address,
+            "fulfilment": self.fulfilment.value,
+            "pizzas": [
+                {"name": p.name, "size": p.size.value, "toppings": list(p.toppings), "quantity": p.quantity}
+                for p in self.pizzas
+            ],
+            "payment_method": self.payment_method.value,
+            "payment_token": self.payment_token,
+        }
+        return hashlib.sha256(to_json(canonical)).hexdigest()
 
     def customer(self) -> Customer:
         return Customer(self.customer_name, self.customer_phone, self.customer_address)
@@ -121,7 +118,7 @@ class OrderStart(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     order_id: str
-    request: PlaceOrder
+    request: OrderRequest
     kitchen_sla_seconds: int = Field(gt=0)
     # Low enough to stay far from Temporal's limits; high enough that a fresh run never continues at once.
     continue_after_events: int = Field(default=CONTINUE_AFTER_EVENTS, ge=100)
@@ -135,23 +132,23 @@ class StaffNote(BaseModel):
     # Extra fields are kept only to be refused: a signal holding them changes nothing (see OrderWorkflow).
     model_config = ConfigDict(frozen=True, extra="allow")
 
-    by: Who | None = None
-    notes: Note | None = None
+    by: KeptWho | None = None
+    notes: KeptNote | None = None
 
 
 class KitchenStep(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     status: OrderStatus
-    by: Who
-    notes: Note | None = None
+    by: KeptWho
+    notes: KeptNote | None = None
 
 
 class CancelRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    by: Who
-    notes: Note | None = None
+    by: KeptWho
+    notes: KeptNote | None = None
 
 
 class Rejection(BaseModel):
@@ -174,6 +171,9 @@ class OrderResult(BaseModel):
     rejection: Rejection | None = None
     # Set when a step after payment failed for good and the order was compensated.
     failure: str | None = None
+    # True only in the answer to the placement that started the order (the first to await its confirmation):
+    # the API's 201, where every repeat gets 200. Results recorded before it read False.
+    creator: bool = False
 
     @property
     def status(self) -> OrderStatus | None:

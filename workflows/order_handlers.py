@@ -45,6 +45,7 @@ class OrderHandlers:
         self._failure: str | None = None
         self._cancel: CancelRequest | None = None
         self._settled = False  # placement has an answer: confirmed, rejected or cancelled
+        self._confirmations_awaited = 0  # placements that asked for the answer, in this run
 
     def _result(self) -> OrderResult:
         return OrderResult(
@@ -60,9 +61,15 @@ class OrderHandlers:
 
     @workflow.update(name=UPDATE_AWAIT_CONFIRMATION)
     async def await_confirmation(self, fingerprint: str) -> OrderResult:
-        """Answer a placement once the order is confirmed, rejected or cancelled."""
+        """Answer a placement once the order is confirmed, rejected or cancelled; tell its first caller so.
+
+        The first caller came with the start (a run continued as new has had it already). Counting issues no
+        command, and the handlers run again on replay, so the count is the same there.
+        """
+        self._confirmations_awaited += 1
+        creator = self._confirmations_awaited == 1 and self._start.carried_over is None
         await workflow.wait_condition(lambda: self._settled)
-        return self._result()
+        return self._result().model_copy(update={"creator": creator})
 
     @await_confirmation.validator
     def _same_request(self, fingerprint: str) -> None:

@@ -4,12 +4,10 @@ import asyncio
 import time
 from types import SimpleNamespace
 
-from temporalio.service import RPCError
+import pytest
 
-from api import order_workflows
-from api.order_ids import OrderIds
-from api.order_workflows import OrderWorkflows
-from settings import Settings
+from api import reachability
+from api.reachability import Reachability, TemporalDown
 
 
 class AwayService:
@@ -27,15 +25,27 @@ class AwayService:
 
 
 async def test_thirty_calls_stuck_at_once_ask_temporal_once_and_all_answer_unreachable_within_a_second(monkeypatch):
-    monkeypatch.setattr(order_workflows, "REACHABILITY_CHECK_AFTER_SECONDS", 0.2)
+    monkeypatch.setattr(reachability, "REACHABILITY_CHECK_AFTER_SECONDS", 0.2)
     service = AwayService()
-    workflows = OrderWorkflows(
-        SimpleNamespace(service_client=service), Settings(jwt_secret="x" * 32), OrderIds(b"s" * 32)
-    )  # type: ignore[arg-type]
+    temporal = Reachability(service)  # type: ignore[arg-type]
     started = time.monotonic()
     outcomes = await asyncio.gather(
-        *(workflows._answer(asyncio.sleep(30), 10) for _ in range(30)), return_exceptions=True
+        *(temporal.answer(asyncio.sleep(30), 10) for _ in range(30)), return_exceptions=True
     )
     assert time.monotonic() - started < 1
-    assert all(isinstance(o, RPCError) and "unreachable" in o.message for o in outcomes), outcomes
+    assert all(isinstance(o, TemporalDown) and "127.0.0.1:7233 is unreachable" in str(o) for o in outcomes), outcomes
     assert service.checks == 1
+
+
+async def test_a_call_that_answers_in_time_never_asks_for_a_health_check():
+    service = AwayService()
+
+    assert await Reachability(service).answer(asyncio.sleep(0.01, "done"), 10) == "done"  # type: ignore[arg-type]
+    assert service.checks == 0
+
+
+async def test_a_call_over_its_deadline_ends_in_a_timeout(monkeypatch):
+    monkeypatch.setattr(reachability, "REACHABILITY_CHECK_AFTER_SECONDS", 5)
+
+    with pytest.raises(TimeoutError):
+        await Reachability(AwayService()).answer(asyncio.sleep(30), 0.1)  # type: ignore[arg-type]

@@ -46,10 +46,10 @@ from tests.conftest import ENCRYPTION_KEYS
 from workflows.order_contract import (
     ORDER_STATUS,
     SEARCH_ATTRIBUTES,
+    OrderRequest,
     OrderResult,
     OrderStart,
     PizzaChoice,
-    PlaceOrder,
     workflow_id,
 )
 from workflows.order_workflow import OrderWorkflow
@@ -237,10 +237,10 @@ class StandIns:
         ]
 
 
-def place_order(payment_method: PaymentMethod = PaymentMethod.CARD) -> PlaceOrder:
+def place_order(payment_method: PaymentMethod = PaymentMethod.CARD) -> OrderRequest:
     """A realistic delivery order (card) or pickup order (cash)."""
     card = payment_method is PaymentMethod.CARD
-    return PlaceOrder(
+    return OrderRequest(
         customer_name="Ada Lovelace",
         customer_phone="+15551234567",
         customer_address="12 Analytical Engine Road" if card else None,
