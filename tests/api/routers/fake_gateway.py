@@ -42,7 +42,7 @@ class FakeGateway:
             self.finished.add(order_id)
         else:
             lines = MENU.price_lines(request.lines())
-            order, _ = Order.place(order_id, request.customer(), request.fulfilment, lines, request.payment_method, NOW)
+            order = Order.place(order_id, request.customer(), request.fulfilment, lines, request.payment_method, NOW)
             order.confirm(NOW)
             result = OrderResult(fingerprint=request.fingerprint(), order=order)
         self.results[order_id] = result
