@@ -16,7 +16,6 @@ from activities.texts.port import Notifier, Undeliverable, masked_phone, without
 
 log = logging.getLogger("pizzeria.sms")
 _sdk_log = logging.getLogger("pizzeria.sms.http")
-_sdk_log.setLevel(logging.WARNING)
 
 # Answers that will be the same however often the message is sent again (408 and 429 are not).
 _FINAL = frozenset(range(400, 500)) - {408, 409, 429}
@@ -49,6 +48,7 @@ class TwilioNotifier(Notifier):
         self._api_base = api_base
         self._timeout = timeout_seconds
         self._client: Client | None = None
+        _sdk_log.setLevel(logging.WARNING)  # here, not at import: importing a module changes nothing
 
     def _twilio(self) -> Client:
         # Made on first use: the async HTTP session belongs to the worker's running event loop.
