@@ -20,14 +20,8 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import (
-    BIN,
-    DEV_SERVER_TUNING,
-    ENCRYPTION_KEYS,
-    SEARCH_ATTRIBUTE_FLAGS,
-    _postgres_binary,
-    free_port,
-)
+from tests.conftest import ENCRYPTION_KEYS, _postgres_binary, free_port
+from tools.stack import BIN, DEV_SERVER_TUNING, SEARCH_ATTRIBUTE_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
 PAUSING_WORKER = "tests.e2e.pausing_worker"
