@@ -62,7 +62,9 @@ START = "start_workflow"
 HISTORY_SAMPLES = 5
 
 
-class Pizzeria:
+class Orders:
+    """Drives whole orders through the API, as a customer and the kitchen would."""
+
     def __init__(self, http: Http, kitchen_token: str) -> None:
         self.http = http
         self.kitchen = {"Authorization": f"Bearer {kitchen_token}"}
@@ -185,7 +187,7 @@ async def measure(args: argparse.Namespace, children: Children) -> dict:
 
     http = Http(stack.base_url)
     try:
-        shop = Pizzeria(http, mint_token(JWT_SECRET, "luigi", ["kitchen"], 6 * 3600))
+        shop = Orders(http, mint_token(JWT_SECRET, "luigi", ["kitchen"], 6 * 3600))
         pizzeria = Phases(args, "A. pizzeria", shop.lifecycle, f"bench-{run}", pids)
         await pizzeria.warm_up(args.warmup)
         pizzeria_open, open_ids = await pizzeria.open()
