@@ -18,10 +18,11 @@ JSON with --out, and exits 0 whether or not the targets hold: it reports, it doe
 the harness itself fails). Every process it starts is stopped on the way out, also on Ctrl-C, SIGTERM or
 an error; on Linux they also get SIGTERM should this process be killed outright.
 
-Fairness notes. The machine has 2 CPUs shared by everything, so the load generator is aiohttp, cheap
-per request (tools/loadgen.py). The bare workflow runs in the SDK's sandbox like OrderWorkflow, with
-its module passed through. Per-process CPU seconds (from /proc) are reported per phase, with what the
-rest of the machine used meanwhile ("others"), to tell a slow system from a busy machine.
+Fairness notes. The machine has 2 CPUs shared by everything, so the load generator must be cheap per
+request: aiohttp (its cost is measured in tools/loadgen.py's notes). The bare workflow runs in the
+SDK's sandbox like OrderWorkflow, with its module passed through. Per-process CPU seconds (from /proc)
+are reported per phase, with what the rest of the machine used meanwhile ("others"), to tell a slow
+system from a busy machine.
 """
 
 import argparse
