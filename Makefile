@@ -97,7 +97,7 @@ chromium:
 # ~1,000 whole orders through the API at 20/s against a bare Temporal workflow on the same server (~4 min).
 bench: $(STAMP)
 	@mkdir -p data
-	$(BIN)/python -m tests.benchmark.bench_orders --orders 1000 --rate 20 --out data/bench.json
+	$(BIN)/python -m tools.bench --orders 1000 --rate 20 --out data/bench.json
 
 # Many orders at once through the API (completed, cancelled in every cancellable status, declined, card and
 # cash), then every workflow, charge, refund, stored row and the revenue reconciled against the plan.

@@ -1,10 +1,9 @@
 """Shared fixtures: a real Temporal dev server, a worker on it, and the API in front of it."""
 
+import copy
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
-from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -30,29 +28,13 @@ from api.order_ids import OrderIds
 from bootstrap import client_options
 from settings import Settings
 from tests.peers import StripePeer, TwilioPeer
+from tools.bench import ORDER_BODY
+from tools.stack import BIN, DEV_SERVER_TUNING
+from tools.supervisor import free_port
 from worker import TRACER, build_worker
 from workflows.order_contract import SEARCH_ATTRIBUTES
 from workflows.payload_codec import new_key_entry
 
-BIN = Path(sys.prefix) / "bin"
-# The dev server's defaults poll its queues 20 times a second; these make it answer in milliseconds.
-DEV_SERVER_TUNING = [
-    "--sqlite-pragma", "journal_mode=wal",
-    "--sqlite-pragma", "synchronous=normal",
-    "--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
-    "--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000",
-    "--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
-    "--dynamic-config-value", "system.enableActivityEagerExecution=true",
-]  # fmt: skip
-# `--search-attribute` flags of the dev server for every attribute the workflow sets, as `make run` passes them.
-SEARCH_ATTRIBUTE_FLAGS = [
-    flag
-    for key in SEARCH_ATTRIBUTES
-    for flag in (
-        "--search-attribute",
-        f"{key.name}={IndexedValueType.Name(key.indexed_value_type).title().split('_')[-1]}",
-    )
-]
 # Tests run with payloads encrypted, as `make run` and production do.
 ENCRYPTION_KEYS = new_key_entry("tests-newest") + "," + new_key_entry("tests-older")
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
@@ -65,16 +47,8 @@ def order_id_for(idempotency_key: str) -> str:
 
 
 def order_body(**changes: object) -> dict:
-    """A valid order request; keyword arguments replace its fields."""
-    body: dict = {
-        "customer_name": "Ann Example",
-        "customer_phone": "+15551234567",
-        "customer_address": "1 Main Street, Springfield",
-        "fulfilment": "delivery",
-        "pizzas": [{"name": "margherita", "size": "large", "toppings": ["basil"], "quantity": 2}],
-        "payment_method": "card",
-        "payment_token": "pm_card_visa",
-    }
+    """A valid order request (the benchmark's order); keyword arguments replace its fields."""
+    body = copy.deepcopy(ORDER_BODY)
     body.update(changes)
     return body
 
@@ -94,12 +68,6 @@ class RecordingNotifier(Notifier):
 
     def texts_for(self, order_id: str) -> list[str]:
         return [text for _, text in self.sent if order_id[:8] in text]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _postgres_binary(name: str) -> str:

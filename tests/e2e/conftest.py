@@ -6,50 +6,25 @@ Fault tests also get servers of their own to stop and start again: a Temporal de
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import (
-    BIN,
-    DEV_SERVER_TUNING,
-    ENCRYPTION_KEYS,
-    ORDER_ID_SECRET,
-    SEARCH_ATTRIBUTE_FLAGS,
-    _postgres_binary,
-    free_port,
-)
+from tests.conftest import ENCRYPTION_KEYS, ORDER_ID_SECRET, _postgres_binary, free_port
+from tools.stack import DevServer, Pizzeria, pizzeria_env
+from tools.supervisor import Children
 
-ROOT = Path(__file__).resolve().parents[2]
 PAUSING_WORKER = "tests.e2e.pausing_worker"
+CONFIRM_TIMEOUT = "PIZZERIA_CONFIRM_TIMEOUT_SECONDS"
 
 
-@dataclass
-class Processes:
-    env: dict[str, str]
-    base_url: str
-    logs: Path
-    worker: subprocess.Popen | None = None
-    api: subprocess.Popen | None = None
-
-    def start_worker(self, module: str | None = None) -> None:
-        """Start `python worker.py` (or `python -m module`, a worker built like it) and wait until it polls."""
-        path = self.logs / "worker.log"
-        polled_before = path.read_text().count("worker polling") if path.exists() else 0
-        log = open(path, "a")  # noqa: SIM115 - the process keeps it
-        command = ["-m", module] if module else ["worker.py"]
-        self.worker = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=self.env, stdout=log, stderr=log)
-        _wait_for(lambda: path.read_text().count("worker polling") > polled_before, "the worker to poll")
+class Processes(Pizzeria):
+    """A worker and the API as processes of the shared supervisor (tools/stack.py), plus the pausing worker."""
 
     def start_pausing_worker(self) -> "Parking":
         """Start the worker of tests/e2e/pausing_worker.py; the places it parks at are set through the answer."""
@@ -57,16 +32,6 @@ class Processes:
         self.env["PARKING_FILE"] = str(parking.file)
         self.start_worker(PAUSING_WORKER)
         return parking
-
-    def kill_worker(self) -> None:
-        """SIGKILL: no goodbye, no cleanup."""
-        assert self.worker is not None
-        self.worker.send_signal(signal.SIGKILL)
-        self.worker.wait(10)
-
-    def stop(self) -> None:
-        for process in (self.api, self.worker):
-            _stop(process)
 
 
 @dataclass
@@ -96,44 +61,21 @@ class Parking:
         draft.replace(self.file)
 
 
-def _wait_for(ready, what: str, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if ready():
-                return
-        except (OSError, httpx.HTTPError):
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def launch_api(temporal_address: str, database_url: str, logs: Path, **variables: str) -> Processes:
     """The API as a process, configured only through the environment; start the worker with its methods."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PIZZERIA_TEMPORAL_ADDRESS": temporal_address,
-        "PIZZERIA_TASK_QUEUE": f"e2e-{uuid.uuid4()}",
-        "PIZZERIA_DATABASE_URL": database_url,
-        "PIZZERIA_JWT_SECRET": "an-end-to-end-secret-long-enough-for-hs256",
-        "PIZZERIA_ORDER_ID_SECRET": ORDER_ID_SECRET,
-        "PIZZERIA_CONFIRM_TIMEOUT_SECONDS": "3",
-        "PIZZERIA_ENCRYPTION_KEYS": ENCRYPTION_KEYS,
-        **variables,
-    }
-    running = Processes(env, f"http://127.0.0.1:{port}", logs)
-    log = open(logs / "api.log", "a")  # noqa: SIM115 - the process keeps it
-    running.api = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=log,
+    secret = "an-end-to-end-secret-long-enough-for-hs256"
+    env = pizzeria_env(
+        temporal_address,
+        database_url,
+        secret,
+        ENCRYPTION_KEYS,
+        "e2e",
+        **{CONFIRM_TIMEOUT: "3", "PIZZERIA_ORDER_ID_SECRET": ORDER_ID_SECRET, **variables},
     )
+    running = Processes(Children(logs), env)
     try:
-        _wait_for(lambda: httpx.get(f"{running.base_url}/healthz").status_code == 200, "the API to answer")
-    except AssertionError:
+        running.start_api()
+    except BaseException:
         running.stop()
         raise
     return running
@@ -152,61 +94,10 @@ def processes(request: pytest.FixtureRequest, temporal_env: WorkflowEnvironment,
     running.stop()
 
 
-def _stop(process: subprocess.Popen | None) -> None:
-    if process and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-
-
-@dataclass
-class DevServer:
-    """A Temporal dev server of a test's own, started as `make run` starts it; it can stop and start again
-    on the same SQLite file and ports."""
-
-    db_file: Path
-    log: Path
-    port: int = field(default_factory=free_port)
-    side_ports: tuple[int, int] = field(default_factory=lambda: (free_port(), free_port()))
-    process: subprocess.Popen | None = None
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        """Start it and wait until it serves."""
-        http_port, metrics_port = self.side_ports
-        log = open(self.log, "a")  # noqa: SIM115 - the process keeps it
-        self.process = subprocess.Popen(
-            [
-                BIN / "temporal", "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port), "--headless",
-                "--http-port", str(http_port), "--metrics-port", str(metrics_port),
-                "--db-filename", str(self.db_file), *SEARCH_ATTRIBUTE_FLAGS, *DEV_SERVER_TUNING,
-                "--log-level", "warn",
-            ],
-            stdout=log,
-            stderr=log,
-        )  # fmt: skip
-        _wait_for(self.serving, f"the Temporal dev server on {self.address}", seconds=60)
-
-    def serving(self) -> bool:
-        assert self.process is not None and self.process.poll() is None, f"the dev server exited; see {self.log}"
-        health = [BIN / "temporal", "operator", "cluster", "health", "--address", self.address]
-        return subprocess.run(health, capture_output=True, timeout=10).returncode == 0
-
-    def stop(self) -> None:
-        """SIGTERM, as a restart by ops does."""
-        _stop(self.process)
-
-
 @pytest.fixture
 def dev_server(tmp_path: Path) -> Iterator[DevServer]:
     """A Temporal dev server for one test, free to be stopped and started again."""
-    server = DevServer(tmp_path / "temporal.db", tmp_path / "temporal.log")
+    server = DevServer(Children(tmp_path), tmp_path / "temporal.db")
     server.start()
     yield server
     server.stop()

@@ -2,7 +2,7 @@
 
 Only what holds on a loaded CI machine is asserted: every order placed and completed, the history as
 short as promised, and figures that make sense. The latency and throughput targets are printed, not
-asserted: they need a quiet machine (`python -m tests.benchmark.bench_orders --orders 1000 --rate 20`).
+asserted: they need a quiet machine (`python -m tools.bench --orders 1000 --rate 20`).
 """
 
 import json
@@ -20,7 +20,7 @@ EVENTS_PER_ORDER = 45
 def test_the_quick_benchmark_completes_every_order_with_a_short_history(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     run = subprocess.run(
-        [sys.executable, "-m", "tests.benchmark.bench_orders", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "tools.bench", "--quick", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -11,7 +11,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import BIN, SEARCH_ATTRIBUTE_FLAGS
+from tools.stack import BIN, SEARCH_ATTRIBUTE_FLAGS
 from workflows.order_contract import SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parents[2]

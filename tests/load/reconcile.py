@@ -2,8 +2,8 @@
 
     .venv/bin/python -m tests.load.reconcile --orders 300 --concurrency 30 [--out load.json]
 
-It starts its own Temporal dev server, one `python worker.py` and one `uvicorn api.app:app` (the
-benchmark's pieces, tests/benchmark/bench_orders.py), with card payments going through the Stripe
+It starts its own Temporal dev server, one `python worker.py` and one `uvicorn api.app:app` (as the
+benchmark does, through tools/stack.py), with card payments going through the Stripe
 adapter to localstripe (the peer of tests/peers). Every order follows a plan: completed by the
 kitchen; cancelled while being placed, once confirmed or while preparing; declined; paid by card or
 in cash. Once all have ended, the plan is held against what the outside world keeps: each workflow in
@@ -20,15 +20,10 @@ charge then goes through and is refunded.
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import random
-import shutil
-import signal
 import sys
-import tempfile
 import time
-import traceback
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -43,24 +38,15 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.store.tables import OrderRow, make_engine
 from api.auth import mint_token
-from tests.benchmark.bench_orders import (
-    Answer,
-    CpuMeter,
-    Processes,
-    TinyHttp,
-    closed_loop,
-    free_port,
-    run_then_leave,
-    say,
-    start_pizzeria,
-    start_temporal,
-    summary,
-    wait_until,
-)
 from tests.conftest import ORDER_ID_SECRET, order_body, order_id_for
 from tests.peers import STRIPE_KEY
+from tools.loadgen import Answer, CpuMeter, Http, closed_loop, summary
+from tools.stack import start_stack
+from tools.supervisor import Children, answers, free_port, publish, run_then_leave, say, supervised, wait_until
 from workflows.order_contract import ORDER_STATUS, UPDATE_CANCEL_ORDER, workflow_id
+from workflows.payload_codec import new_key_entry
 
+JWT_SECRET = "a-load-test-secret-that-is-long-enough-for-hs256"
 PAYING_CARD = "pm_card_visa"
 DECLINING_CARD = "pm_card_chargeCustomerFail"  # localstripe's one declining card (NOTES.md)
 CENT = Decimal("0.01")
@@ -207,7 +193,7 @@ def statuses(order: dict) -> list[str]:
 class Customers:
     """Places, cancels and moves the planned orders through the API, as customers and the kitchen would."""
 
-    def __init__(self, http: TinyHttp, peer: TinyHttp, temporal: Client, jwt_secret: str) -> None:
+    def __init__(self, http: Http, peer: Http, temporal: Client, jwt_secret: str) -> None:
         self.http, self.peer, self.temporal = http, peer, temporal
         self.kitchen = {"Authorization": f"Bearer {mint_token(jwt_secret, 'luigi', ['kitchen'], 6 * 3600)}"}
         # The orders whose charge is held at the provider are timed apart: they wait for it.
@@ -232,7 +218,7 @@ class Customers:
                     await self._repeat(order)
         except OffPlan:
             pass
-        except (OSError, EOFError, TimeoutError, asyncio.LimitOverrunError, ValueError, KeyError, TypeError) as err:
+        except (OSError, EOFError, TimeoutError, ValueError, KeyError, TypeError) as err:
             order.problems.append(f"{type(err).__name__}: {err}")
         order.ran = True
 
@@ -375,7 +361,7 @@ async def close_of_workflows(client: Client, orders: list[PlannedOrder]) -> dict
     return found
 
 
-async def provider_list(peer: TinyHttp, resource: str) -> list[dict]:
+async def provider_list(peer: Http, resource: str) -> list[dict]:
     """Every object of a kind at the payment provider, page by page as Stripe serves them."""
     objects: list[dict] = []
     after = ""
@@ -499,49 +485,39 @@ def reconcile(
 # --- the run --------------------------------------------------------------------------------------------
 
 
-async def start_stripe_peer(procs: Processes) -> str:
+async def start_stripe_peer(children: Children) -> str:
     """localstripe behind the recorder and fault injector of tests/peers, able to hold a charge; its base URL."""
     base_url = f"http://127.0.0.1:{free_port()}"
-    procs.start("stripe", [sys.executable, "-m", "tests.load.held_stripe_peer", "--port", base_url.rpartition(":")[2]])
-    peer = TinyHttp(base_url, timeout=3)
+    port = base_url.rpartition(":")[2]
+    children.start("stripe", [sys.executable, "-m", "tests.load.held_stripe_peer", "--port", port])
 
-    async def healthy() -> bool:
-        procs.check("stripe")
-        return (await peer.get("/_peer/health")).status_code == 200
+    def healthy() -> bool:
+        children.check("stripe")
+        return answers(f"{base_url}/_peer/health")
 
-    try:
-        await wait_until(healthy, "the Stripe peer")
-    finally:
-        peer.close()
+    await wait_until(healthy, "the Stripe peer")
     return base_url
 
 
-async def load(args: argparse.Namespace, procs: Processes) -> dict:
-    """Start everything in the processes' folder, drive the planned orders, and reconcile."""
-    workdir = procs.logs
+async def load(args: argparse.Namespace, children: Children) -> dict:
+    """Start everything in the children's folder, drive the planned orders, and reconcile."""
     run = uuid.uuid4().hex[:8]
-    say(f"[{run}] starting Temporal, localstripe, the worker and the API in {workdir}")
+    say(f"[{run}] starting Temporal, localstripe, the worker and the API in {children.logs}")
     loadavg_before = [round(v, 2) for v in os.getloadavg()]
     setup_started = time.perf_counter()
-    peer_url = await start_stripe_peer(procs)
-    # The worker and the API inherit this process's environment: card payments go to the peer.
-    # Order ids of keys are computed here as the API computes them.
-    os.environ.update(
-        PIZZERIA_PAYMENTS="stripe",
-        STRIPE_API_KEY=STRIPE_KEY,
-        PIZZERIA_STRIPE_API_BASE=peer_url,
-        PIZZERIA_ORDER_ID_SECRET=ORDER_ID_SECRET,
-    )
-    address = await start_temporal(procs, workdir)
-    base_url, env = await start_pizzeria(procs, workdir, address)
-    client = await Client.connect(address)
+    peer_url = await start_stripe_peer(children)
+    stripe = {"PIZZERIA_PAYMENTS": "stripe", "STRIPE_API_KEY": STRIPE_KEY, "PIZZERIA_STRIPE_API_BASE": peer_url}
+    # Order ids of keys are worked out here as the API works them out.
+    ids = {"PIZZERIA_ORDER_ID_SECRET": ORDER_ID_SECRET}
+    shop = await start_stack(children, "load-orders", JWT_SECRET, new_key_entry("load"), **stripe, **ids)
+    client = await Client.connect(shop.env["PIZZERIA_TEMPORAL_ADDRESS"])
     setup = time.perf_counter() - setup_started
-    http, peer = TinyHttp(base_url), TinyHttp(peer_url)
-    manager = {"Authorization": f"Bearer {mint_token(env['PIZZERIA_JWT_SECRET'], 'mario', ['manager'], 3600)}"}
+    http, peer = Http(shop.base_url), Http(peer_url)
+    manager = {"Authorization": f"Bearer {mint_token(JWT_SECRET, 'mario', ['manager'], 3600)}"}
     try:
         orders = plan(args.orders, (await http.get("/api/menu")).json(), run, args.seed)
-        customers = Customers(http, peer, client, env["PIZZERIA_JWT_SECRET"])
-        cpu = CpuMeter({name: p.pid for name, p in procs.running} | {"load": os.getpid()})
+        customers = Customers(http, peer, client, JWT_SECRET)
+        cpu = CpuMeter(children.pids() | {"load": os.getpid()})
         first_day = datetime.now(UTC).date()
         say(f"driving {len(orders)} orders, {args.concurrency} at a time")
         started = time.perf_counter()
@@ -556,10 +532,10 @@ async def load(args: argparse.Namespace, procs: Processes) -> dict:
         revenue = [await revenue_on(http, day, manager) for day in days]
         intents = await provider_list(peer, "payment_intents")
         refunds = await provider_list(peer, "refunds")
-        rows = await asyncio.to_thread(stored_rows, env["PIZZERIA_DATABASE_URL"])
+        rows = await asyncio.to_thread(stored_rows, shop.env["PIZZERIA_DATABASE_URL"])
     finally:
-        http.close()
-        peer.close()
+        await http.close()
+        await peer.close()
     lines = reconcile(orders, workflows, intents, refunds, rows, revenue)
     return {
         "config": {"orders": len(orders), "concurrency": args.concurrency, "seed": args.seed},
@@ -583,7 +559,7 @@ async def load(args: argparse.Namespace, procs: Processes) -> dict:
     }
 
 
-async def revenue_on(http: TinyHttp, day: date, manager: dict[str, str]) -> dict:
+async def revenue_on(http: Http, day: date, manager: dict[str, str]) -> dict:
     answer = await http.get(f"/api/analytics/revenue?date={day.isoformat()}", manager)
     if answer.status_code != 200:
         raise RuntimeError(f"GET /api/analytics/revenue: {answer.status_code} {answer.text[:300]}")
@@ -641,24 +617,10 @@ def parse_args() -> argparse.Namespace:
 
 async def amain(args: argparse.Namespace) -> int:
     """Run and report: 0 when the books balance, 1 when they do not, 2 when the harness itself failed."""
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)  # type: ignore[union-attr]
-    procs = Processes(Path(tempfile.mkdtemp(prefix="pizzeria-load-")))
-    try:
-        result = await load(args, procs)
-    except Exception:
-        tails = "".join(f"\n--- last lines of {name}.log ---\n{procs.tail(name)}" for name, _ in procs.running)
-        say(f"the load test's harness failed:\n{traceback.format_exc()}{tails}")
+    result = await supervised("pizzeria-load-", args.keep, "the load test's harness", lambda c: load(args, c))
+    if result is None:
         return 2
-    finally:
-        procs.stop()
-        if args.keep:
-            say(f"kept {procs.logs}")
-        else:
-            shutil.rmtree(procs.logs, ignore_errors=True)
-    print(table(result), flush=True)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    publish(table(result), result, args.out)
     return 0 if result["reconciled"] else 1
 
 

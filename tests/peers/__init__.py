@@ -5,49 +5,37 @@ server), records what it receives, and can be told to answer with faults. Tests 
 through `PeerProcess` and the `/_peer/...` control endpoints.
 """
 
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
+from tools.supervisor import Children, answers, wait_for
 
 
 class PeerProcess:
-    """One peer server: `python -m tests.peers.<module> --port N ...`, up once it answers /_peer/health."""
+    """One peer server: `python -m tests.peers.<module> --port N ...` under the shared supervisor
+    (tools/supervisor.py), logging to `log`; up once it answers /_peer/health."""
 
     def __init__(self, module: str, port: int, log: Path, *args: str) -> None:
         self.base_url = f"http://127.0.0.1:{port}"
-        self._log = open(log, "a")  # noqa: SIM115 - the process keeps it
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", f"tests.peers.{module}", "--port", str(port), *args],
-            cwd=ROOT,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        self._children = Children(log.parent)
+        self._children.start(log.stem, [sys.executable, "-m", f"tests.peers.{module}", "--port", str(port), *args])
         self.http = httpx.Client(base_url=self.base_url, timeout=10)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if self.http.get("/_peer/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.close()
-                raise RuntimeError(f"{module} did not start; see {log}")
-            time.sleep(0.05)
+
+        def healthy() -> bool:
+            self._children.check(log.stem)
+            return answers(f"{self.base_url}/_peer/health")
+
+        try:
+            wait_for(healthy, module, seconds=20)
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         self.http.close()
-        self._process.terminate()
-        try:
-            self._process.wait(5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-        self._log.close()
+        self._children.stop()
 
 
 STRIPE_KEY = "sk_test_pizzeria_peer"

@@ -1,0 +1,259 @@
+"""Benchmark: whole pizza orders through the API against a bare Temporal workflow on the same server.
+
+    .venv/bin/python -m tools.bench --orders 1000 --rate 20 [--out bench.json]
+    .venv/bin/python -m tools.bench --quick            # 60 orders at 20/s, concurrency 10
+
+It starts its own Temporal dev server (the Makefile's tuning flags, a fresh SQLite file), one
+`python worker.py` and one `uvicorn api.app:app`, all on 127.0.0.1 (tools/stack.py), and then
+measures:
+
+A. the pizzeria: an open loop of orders at --rate per second (POST /api/orders, then the kitchen's
+   PUTs preparing, ready, completed), then a closed loop of --concurrency drivers doing whole
+   lifecycles back to back;
+B. a bare Temporal workflow with the saga's shape (tools/bare_workflow.py), hosted by a worker in this
+   process: the same closed loop, and the same open loop for reference;
+
+plus the history events of a few finished workflows of each. It prints a table, writes the figures as
+JSON with --out, and exits 0 whether or not the targets hold: it reports, it does not judge (1 only when
+the harness itself fails). Every process it starts is stopped on the way out, also on Ctrl-C, SIGTERM or
+an error; on Linux they also get SIGTERM should this process be killed outright.
+
+Fairness notes. The machine has 2 CPUs shared by everything, so the load generator must be cheap per
+request: aiohttp (its cost is measured in tools/loadgen.py's notes). The bare workflow runs in the
+SDK's sandbox like OrderWorkflow, with its module passed through. Per-process CPU seconds (from /proc)
+are reported per phase, with what the rest of the machine used meanwhile ("others"), to tell a slow
+system from a busy machine.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from api.auth import mint_token
+from tools.bare_workflow import BARE_ACTIVITIES, LIFECYCLE_SECONDS, Bare, BareOrderWorkflow
+from tools.bench_report import compare, phase_report, table
+from tools.loadgen import CpuMeter, Http, Recorder, closed_loop, open_loop, summary
+from tools.stack import DEV_SERVER_TUNING, SEARCH_ATTRIBUTE_FLAGS, start_stack
+from tools.supervisor import Children, publish, run_then_leave, say, supervised
+from workflows.payload_codec import new_key_entry
+
+JWT_SECRET = "a-benchmark-secret-that-is-long-enough-for-hs256"
+ORDER_BODY = {  # a delivery of two large margheritas with basil, paid by card (the tests' order too)
+    "customer_name": "Ann Example",
+    "customer_phone": "+15551234567",
+    "customer_address": "1 Main Street, Springfield",
+    "fulfilment": "delivery",
+    "pizzas": [{"name": "margherita", "size": "large", "toppings": ["basil"], "quantity": 2}],
+    "payment_method": "card",
+    "payment_token": "pm_card_visa",
+}
+KITCHEN_STEPS = ("preparing", "ready", "completed")
+POST = "POST /api/orders"
+START = "start_workflow"
+HISTORY_SAMPLES = 5
+
+
+class Orders:
+    """Drives whole orders through the API, as a customer and the kitchen would."""
+
+    def __init__(self, http: Http, kitchen_token: str) -> None:
+        self.http = http
+        self.kitchen = {"Authorization": f"Bearer {kitchen_token}"}
+
+    async def lifecycle(self, rec: Recorder, key: str, planned: float | None = None) -> str | None:
+        """Place an order and move it through the kitchen; its id once completed, None on any error."""
+        started = rec.started(planned)
+        try:
+            async with asyncio.timeout(LIFECYCLE_SECONDS):
+                placed = await self.http.post("/api/orders", json=ORDER_BODY, headers={"Idempotency-Key": key})
+                rec.first_ms.append((time.perf_counter() - started) * 1000)
+                if not rec.answer(POST, placed, 201):
+                    return None
+                order_id = placed.json()["id"]
+                for status in KITCHEN_STEPS:
+                    moved = await self.http.put(
+                        f"/api/kitchen/orders/{order_id}/status", json={"status": status}, headers=self.kitchen
+                    )
+                    if not rec.answer(f"PUT status {status}", moved, 200):
+                        return None
+        except (OSError, EOFError, TimeoutError, KeyError, ValueError, IndexError) as err:
+            rec.error("lifecycle", None, f"{type(err).__name__}: {err}")
+            return None
+        rec.done(order_id, started)
+        return order_id
+
+
+async def history_events(client: Client, workflow_ids: list[str]) -> list[int]:
+    """Events in the history of each (finished) workflow; waits for each to close first."""
+    counts = []
+    for wid in workflow_ids:
+        handle = client.get_workflow_handle(wid)
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(30):
+                await handle.result()
+        async with asyncio.timeout(30):
+            counts.append(len((await handle.fetch_history()).events))
+    return counts
+
+
+def spread(items: list[str], n: int) -> list[str]:
+    """Up to n items spread over the list."""
+    if len(items) <= n:
+        return list(items)
+    return [items[i * len(items) // n] for i in range(n)]
+
+
+Lifecycle = Callable[[Recorder, str, float | None], Awaitable[str | None]]
+
+
+class Phases:
+    """The measured phases of one side (the pizzeria or the bare workflow), with its lifecycle."""
+
+    def __init__(self, args: argparse.Namespace, side: str, lifecycle: Lifecycle, key: str, pids: dict) -> None:
+        self.n, self.rate, self.conc = args.orders, args.rate, args.concurrency
+        self.side, self.lifecycle, self.key, self.pids = side, lifecycle, key, pids
+        self.first_call = START if side.startswith("bare") else POST
+
+    async def warm_up(self, count: int) -> None:
+        warm = Recorder(f"{self.side} warm-up")
+        for i in range(count):
+            await self.lifecycle(warm, f"{self.key}-warm-{i}", None)
+        if warm.errors:
+            say(f"{self.side} warm-up errors: {warm.error_samples[:3]}")
+
+    async def open(self) -> tuple[dict, list[str]]:
+        say(f"{self.side}, open loop: {self.n} at {self.rate:g}/s")
+        rec, cpu = Recorder(f"{self.side} open loop"), CpuMeter(self.pids)
+
+        async def one(i: int, planned: float) -> None:
+            await self.lifecycle(rec, f"{self.key}-open-{i}", planned)
+
+        wall = await open_loop(self.n, self.rate, one, self.n / self.rate + 120)
+        report = phase_report(rec, self.first_call, self.n, wall, cpu.read(), send_lag_ms=summary(rec.send_lag_ms))
+        return report, list(rec.completed)
+
+    async def closed(self, closing: Callable[[list[str]], Awaitable[None]] | None = None) -> tuple[dict, list[str]]:
+        """The closed loop; with `closing`, timed until it has seen the last lifecycles' workflows closed."""
+        say(f"{self.side}, closed loop: {self.n} lifecycles, {self.conc} at a time")
+        rec, cpu = Recorder(f"{self.side} closed loop"), CpuMeter(self.pids)
+
+        async def one(i: int) -> None:
+            await self.lifecycle(rec, f"{self.key}-closed-{i}", None)
+
+        started = time.perf_counter()
+        answered = await closed_loop(self.n, self.conc, one, 120 + self.n * 0.5)
+        extra = {}
+        if closing is not None:
+            await closing(rec.completed[-self.conc :])
+            extra["wall_until_last_answer_s"] = round(answered, 2)
+        wall = time.perf_counter() - started
+        report = phase_report(rec, self.first_call, self.n, wall, cpu.read(), concurrency=self.conc, **extra)
+        return report, list(rec.completed)
+
+
+async def measure(args: argparse.Namespace, children: Children) -> dict:
+    run = uuid.uuid4().hex[:8]
+    result: dict = {
+        "config": {
+            "orders": args.orders, "rate": args.rate, "concurrency": args.concurrency, "warmup": args.warmup,
+            "quick": args.quick, "temporal_flags": [*DEV_SERVER_TUNING, *SEARCH_ATTRIBUTE_FLAGS, "--headless"],
+        },
+        "machine": {
+            "cpus": os.cpu_count(), "python": platform.python_version(),
+            "loadavg_before": [round(v, 2) for v in os.getloadavg()],
+        },
+    }  # fmt: skip
+    say(f"[{run}] starting Temporal, the worker and the API in {children.logs}")
+    setup_started = time.perf_counter()
+    stack = await start_stack(children, "bench-orders", JWT_SECRET, new_key_entry("bench"))
+    result["machine"]["setup_s"] = round(time.perf_counter() - setup_started, 1)
+    pids = children.pids() | {"bench": os.getpid()}
+    client = await Client.connect(stack.env["PIZZERIA_TEMPORAL_ADDRESS"])
+
+    async def closing(order_ids: list[str]) -> None:
+        # The last PUT answers before the workflow records the sale and closes: count until the last ones closed.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(30):
+                await asyncio.gather(*(client.get_workflow_handle(f"order-{o}").result() for o in order_ids))
+
+    http = Http(stack.base_url)
+    try:
+        shop = Orders(http, mint_token(JWT_SECRET, "luigi", ["kitchen"], 6 * 3600))
+        pizzeria = Phases(args, "A. pizzeria", shop.lifecycle, f"bench-{run}", pids)
+        await pizzeria.warm_up(args.warmup)
+        pizzeria_open, open_ids = await pizzeria.open()
+        pizzeria_closed, _ = await pizzeria.closed(closing)
+    finally:
+        await http.close()
+
+    say("B. bare Temporal workflow (worker in this process)")
+    bare_queue_name = f"bench-bare-{uuid.uuid4()}"
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(BareOrderWorkflow.__module__)
+    async with Worker(
+        client,
+        task_queue=bare_queue_name,
+        workflows=[BareOrderWorkflow],
+        activities=BARE_ACTIVITIES,
+        workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions),
+    ):
+        bare = Phases(args, "B. bare workflow", Bare(client, bare_queue_name).lifecycle, f"bare-{run}", pids)
+        await bare.warm_up(args.warmup)
+        bare_closed, bare_ids = await bare.closed()
+        bare_open, _ = await bare.open()
+
+    say("history events of a few finished workflows")
+    pizzeria_events = await history_events(client, [f"order-{oid}" for oid in spread(open_ids, HISTORY_SAMPLES)])
+    bare_events = await history_events(client, spread(bare_ids, HISTORY_SAMPLES))
+
+    result["pizzeria"] = {"open_loop": pizzeria_open, "closed_loop": pizzeria_closed, "history_events": pizzeria_events}
+    result["baseline"] = {"closed_loop": bare_closed, "open_loop": bare_open, "history_events": bare_events}
+    result["machine"]["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]
+    result["comparison"] = compare(result)
+    return result
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, help="order lifecycles per phase (default 1000; --quick 60)")
+    parser.add_argument("--rate", type=float, help="open-loop arrivals per second (default 20)")
+    parser.add_argument("--concurrency", type=int, help="closed-loop drivers (default 20; --quick 10)")
+    parser.add_argument("--warmup", type=int, help="unmeasured lifecycles before each side (default 10; --quick 3)")
+    parser.add_argument("--quick", action="store_true", help="a fast smoke form: 60 orders at 20/s, concurrency 10")
+    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (databases and logs)")
+    args = parser.parse_args(argv)
+    defaults = {"orders": 60, "rate": 20.0, "concurrency": 10, "warmup": 3} if args.quick else {
+        "orders": 1000, "rate": 20.0, "concurrency": 20, "warmup": 10}  # fmt: skip
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.orders < 1 or args.rate <= 0 or args.concurrency < 1 or args.warmup < 0:
+        parser.error("--orders, --rate and --concurrency must be positive, --warmup not negative")
+    return args
+
+
+async def amain(args: argparse.Namespace) -> int:
+    """Measure and report: 0 whether or not the targets hold, 1 when the harness itself failed."""
+    result = await supervised("pizzeria-bench-", args.keep, "the benchmark harness", lambda c: measure(args, c))
+    if result is None:
+        return 1
+    publish(table(result), result, args.out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    run_then_leave(amain(parse_args(argv)), lambda: say("interrupted; every process stopped"))
+
+
+if __name__ == "__main__":
+    main()
