@@ -82,6 +82,7 @@ run: $(STAMP)
 test: $(STAMP) postgresql chromium
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # The store's tests also run against a real PostgreSQL server, started by the tests themselves.
@@ -111,6 +112,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 token: $(STAMP)
 	@$(BIN)/python -m api.auth --sub mario --roles kitchen,manager

@@ -5,6 +5,7 @@ Mint a token for local use: `python -m api.auth --sub mario --roles kitchen,mana
 
 import argparse
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -70,7 +71,7 @@ def _staff(request: Request, credentials: Annotated[HTTPAuthorizationCredentials
     return verify_token(credentials.credentials, settings.jwt_secret)
 
 
-def require(role: str):  # type: ignore[no-untyped-def]
+def require(role: str) -> Callable[[Staff], Staff]:
     """A dependency that lets through staff who may act as `role`."""
 
     def _check(staff: Annotated[Staff, Depends(_staff)]) -> Staff:

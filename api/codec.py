@@ -19,7 +19,7 @@ from temporalio.converter import PayloadCodec
 
 from api.auth import KITCHEN, bearer, unauthorized, verify_token
 from api.json_body import StrictJSONRoute
-from api.problems import Problem, ProblemError
+from api.problems import Problem, ProblemError, Responses
 from settings import Settings
 from workflows.payload_codec import PayloadKeyError, decode_base64
 
@@ -92,7 +92,7 @@ def _is_loopback(host: str) -> bool:
 
 
 CodecCaller = Annotated[None, Depends(_codec_caller)]
-RESPONSES: dict[int | str, dict] = {
+RESPONSES: Responses = {
     401: {"model": Problem},
     403: {"model": Problem},
     422: {"model": Problem, "description": "Malformed, or sealed with a key this API does not hold"},

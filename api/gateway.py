@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
@@ -178,7 +178,8 @@ class OrderGateway:
     def _start(
         self, order_id: str, request: OrderRequest, priced: tuple[OrderLine, ...] | None
     ) -> WithStartWorkflowOperation:
-        attributes = [
+        # Keywords and a number: pairs of more than one value type.
+        attributes: list[SearchAttributePair[Any]] = [
             SearchAttributePair(ORDER_STATUS, OrderStatus.RECEIVED.value),
             SearchAttributePair(FULFILMENT, request.fulfilment.value),
             SearchAttributePair(PAYMENT_METHOD, request.payment_method.value),

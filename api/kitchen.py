@@ -8,13 +8,13 @@ from api.deps import GatewayDep, OrderStoreDep
 from api.gateway import OrderNotFound
 from api.json_body import StrictJSONRoute
 from api.orders import finished_or_unknown, known_id
-from api.problems import Problem
+from api.problems import Problem, Responses
 from api.schemas import StatusChange
 from domain.order import Order, OrderStatus
 from workflows.order_contract import KitchenStep
 
 router = APIRouter(prefix="/api/kitchen", tags=["kitchen"], route_class=StrictJSONRoute)
-AUTH = {401: {"model": Problem}, 403: {"model": Problem}}
+AUTH: Responses = {401: {"model": Problem}, 403: {"model": Problem}}
 
 
 @router.get("/queue", response_model=list[Order], responses=AUTH)

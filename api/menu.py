@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from api.auth import Manager
 from api.deps import MenuDep, RecentMenuDep
 from api.json_body import StrictJSONRoute
-from api.problems import Problem, ProblemError
+from api.problems import Problem, ProblemError, Responses
 from domain.menu import Pizza, Size, Topping
 from domain.money import cents
 from workflows.text_types import MenuName
@@ -87,8 +87,8 @@ class ToppingChange(BaseModel):
         return self
 
 
-NOT_FOUND = {404: {"model": Problem, "description": "No such item"}}
-AUTH = {401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}}
+NOT_FOUND: Responses = {404: {"model": Problem, "description": "No such item"}}
+AUTH: Responses = {401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}}
 
 
 @router.get("", response_model=MenuOut)

@@ -153,13 +153,12 @@ async def list_orders(
 async def read_order(order_id: str, gateway: GatewayDep, store: OrderStoreDep) -> Order:
     """The order as it stands now."""
     known_id(order_id)
+    database_down: OperationalError | PoolTimeout | None = None
     try:
         stored = await run_in_threadpool(store.get, order_id)
     except (OperationalError, PoolTimeout) as err:
         # The database is away: a running order still answers from its workflow.
         stored, database_down = None, err
-    else:
-        database_down = None
     if stored is not None and stored.is_final:
         return stored  # finished orders live on in the database
     try:

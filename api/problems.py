@@ -1,6 +1,7 @@
 """Errors as application/problem+json (RFC 9457): type, title, status, detail."""
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -18,6 +19,8 @@ from api.json_body import UnreadableBody
 log = logging.getLogger("pizzeria.api")
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = "5"
+# A route's `responses` table as FastAPI takes it: what each status (or "default") answers, for the OpenAPI document.
+Responses = dict[int | str, dict[str, Any]]
 
 
 class FieldProblem(BaseModel):
@@ -51,7 +54,7 @@ class ProblemError(Exception):
 
 
 def problem_response(
-    status: int, detail: str, slug: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+    status: int, detail: str, slug: str | None = None, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     if status == 503:  # every outage says when to come back
         headers = {"Retry-After": RETRY_AFTER_SECONDS, **(headers or {})}
@@ -133,8 +136,9 @@ def _order_problem(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, IdempotencyConflict):
         return problem_response(409, str(exc), "idempotency-conflict")
     assert isinstance(exc, Unavailable)
-    named = {"order_id": exc.order_id} if exc.order_id else {}
-    return problem_response(503, exc.detail, "unavailable", **named)
+    if exc.order_id:
+        return problem_response(503, exc.detail, "unavailable", order_id=exc.order_id)
+    return problem_response(503, exc.detail, "unavailable")
 
 
 def _database_unreachable(_: Request, exc: Exception) -> JSONResponse:

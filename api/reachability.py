@@ -8,7 +8,7 @@ a health check tells the two apart, so a slow call asks one after a second.
 import asyncio
 from collections.abc import Awaitable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio.service import ServiceClient
 
@@ -25,7 +25,7 @@ class Reachability:
     def __init__(self, service: ServiceClient) -> None:
         self._service = service
         # One health check at a time, shared by every slow call: under load many calls are slow at once.
-        self._check: asyncio.Future[None] | None = None
+        self._check: asyncio.Future[str] | None = None
 
     async def answer(self, call: Awaitable[T], seconds: float | None = None) -> T:
         """The call's answer; TimeoutError after `seconds`, TemporalDown as soon as Temporal is found down."""
@@ -60,7 +60,7 @@ class Reachability:
         await asyncio.shield(self._check)
 
 
-def _consume(abandoned: asyncio.Future) -> None:  # type: ignore[type-arg]
+def _consume(abandoned: asyncio.Future[Any]) -> None:
     """Take the outcome of a call given up on, so that it is not logged as never retrieved."""
     if not abandoned.cancelled():
         abandoned.exception()

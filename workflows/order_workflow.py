@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable
 from copy import deepcopy
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from temporalio import workflow
@@ -200,9 +201,7 @@ class OrderWorkflow(OrderHandlers):
         handled = order.status
         while True:
             try:
-                await workflow.wait_condition(
-                    lambda seen=handled: order.status is not seen or self._cancel is not None or self._time_to_move_on()
-                )
+                await workflow.wait_condition(partial(self._moved_on, order, handled))
                 self._checkpoint()
                 status = order.status
                 if status is handled:
@@ -225,6 +224,10 @@ class OrderWorkflow(OrderHandlers):
                 if order.is_cancellable or not is_cancelled_exception(err):
                     raise
                 workflow.logger.warning("order %s is %s and can no longer be cancelled", order.id, order.status)
+
+    def _moved_on(self, order: Order, seen: OrderStatus) -> bool:
+        """Whether the kitchen took the order past `seen`, a cancel came, or this run should continue as new."""
+        return order.status is not seen or self._cancel is not None or self._time_to_move_on()
 
     async def _watch_sla(self, due: datetime) -> None:
         left = due - workflow.now()

@@ -3,8 +3,10 @@
 The workflow imports this module (the class, its inputs and results, its error types), never an adapter.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -64,5 +66,5 @@ class PaymentActivities:
         """Refund the order's charge in full, if there was one."""
         return RefundReceipt(await self._gateway.refund(request.order_id, request.amount, request.transaction_id))
 
-    def all(self) -> list:  # type: ignore[type-arg]
+    def all(self) -> list[Callable[..., Any]]:
         return [self.charge_payment, self.refund_payment]

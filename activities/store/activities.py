@@ -6,7 +6,7 @@ The workflow imports this module (the class, its inputs, its error types); the s
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from sqlalchemy.exc import OperationalError
 from temporalio import activity
@@ -104,7 +104,7 @@ class StoreActivities:
         """Store the rejected order."""
         self._orders.save(order)
 
-    def all(self) -> list:  # type: ignore[type-arg]
+    def all(self) -> list[Callable[..., Any]]:
         return [
             self.validate_order,
             self.save_order,

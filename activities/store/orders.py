@@ -129,7 +129,9 @@ class OrderStore:
         finished = (OrderStatus.COMPLETED.value, OrderStatus.CANCELLED.value)
         with Session(self._engine) as session:
             rows = session.exec(
-                select(OrderRow.status, OrderRow.total).where(in_day).where(col(OrderRow.status).in_(finished))
+                select(col(OrderRow.status), col(OrderRow.total))
+                .where(in_day)
+                .where(col(OrderRow.status).in_(finished))
             ).all()
         # Summed here, in Decimal: some databases (SQLite) would sum in floating point.
         completed = [Decimal(total) for status, total in rows if status == OrderStatus.COMPLETED.value]

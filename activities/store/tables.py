@@ -6,17 +6,18 @@ from pathlib import Path
 
 from sqlalchemy import Column, DateTime, Engine, Numeric, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, Size
 
 
-def _money() -> Column:  # type: ignore[type-arg]
+def _money() -> Column[Decimal]:
     return Column(Numeric(10, 2), nullable=False)
 
 
-def _moment(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+def _moment(nullable: bool = False, index: bool = False) -> Column[datetime]:
     return Column(DateTime(timezone=True), nullable=nullable, index=index)
 
 
@@ -72,7 +73,7 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
-    def _tune(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _tune(dbapi_connection: DBAPIConnection, _record: object) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

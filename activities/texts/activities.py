@@ -3,7 +3,9 @@
 The workflow imports this module (the class, its input, its error type), never an adapter.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -33,5 +35,5 @@ class TextActivities:
         except Undeliverable as err:
             raise ApplicationError(str(err), type=TEXT_UNDELIVERABLE, non_retryable=True) from None
 
-    def all(self) -> list:  # type: ignore[type-arg]
+    def all(self) -> list[Callable[..., Any]]:
         return [self.notify_customer]

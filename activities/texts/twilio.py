@@ -27,7 +27,7 @@ class _TimedHttpClient(AsyncTwilioHttpClient):
     """The SDK's async client, with its own timeout applied: as shipped, a request without a timeout
     of its own waits forever, whatever the client was given."""
 
-    async def request(  # type: ignore[no-untyped-def]
+    async def request(
         self, method, url, params=None, data=None, headers=None, auth=None, timeout=None, allow_redirects=False
     ):
         timeout = timeout or self.timeout
@@ -82,4 +82,4 @@ class TwilioNotifier(Notifier):
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.http_client.close()  # type: ignore[attr-defined]
+            await self._client.http_client.close()
