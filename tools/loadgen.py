@@ -20,8 +20,9 @@ import math
 import os
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -176,10 +177,12 @@ class CpuMeter:
 # --- driving --------------------------------------------------------------------------------------------
 
 
-async def open_loop(count: int, rate: float, one: Callable[[int, float], Awaitable[None]], limit: float) -> float:
+async def open_loop(
+    count: int, rate: float, one: Callable[[int, float], Coroutine[Any, Any, None]], limit: float
+) -> float:
     """Start `one(i, planned)` at its planned time, not waiting for earlier ones; seconds until all ended."""
     started = time.perf_counter() + 0.05
-    tasks = []
+    tasks: list[asyncio.Task[None]] = []
     for i in range(count):
         planned = started + i / rate
         if (delay := planned - time.perf_counter()) > 0:

@@ -12,8 +12,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from temporalio.api.enums.v1 import IndexedValueType
-
 from tools.supervisor import Children, answers, free_port, wait_for, wait_until
 from workflows.order_contract import SEARCH_ATTRIBUTES
 
@@ -35,7 +33,7 @@ SEARCH_ATTRIBUTE_FLAGS = [
     for key in SEARCH_ATTRIBUTES
     for flag in (
         "--search-attribute",
-        f"{key.name}={IndexedValueType.Name(key.indexed_value_type).title().split('_')[-1]}",
+        f"{key.name}={key.indexed_value_type.name.title()}",
     )
 ]
 
