@@ -73,9 +73,9 @@ class StripePayments(PaymentGateway):
                     "amount": to_minor_units(amount),
                     "currency": self._currency,
                     "payment_method": payment_token,
-                    # Not in stripe 16's types: its API version (2026-10-28.endive) takes allowed_payment_method_types
-                    # instead and refuses this one, but localstripe, which the tests run against, knows only this one.
-                    "payment_method_types": ["card"],  # type: ignore[typeddict-unknown-key]
+                    # Cards only, so confirming needs no return_url. The SDK's API version (2026-10-28.endive)
+                    # refuses the older payment_method_types with a 400.
+                    "allowed_payment_method_types": ["card"],
                     "confirm": True,
                     "metadata": {"order_id": order_id},
                 },

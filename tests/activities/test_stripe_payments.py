@@ -33,6 +33,9 @@ async def test_a_charge_is_one_confirmed_payment_intent_of_the_exact_total_in_ce
     assert intent["metadata"] == {"order_id": order_id}
     [create] = stripe_peer.requests(order_id)
     assert create["form"]["payment_method"] == "pm_card_visa" and create["form"]["confirm"] == "true"
+    # Cards only, in the parameter the SDK's API version takes (it refuses payment_method_types with a 400).
+    assert create["form"]["allowed_payment_method_types[0]"] == "card"
+    assert not any(name.startswith("payment_method_types") for name in create["form"])
     assert create["idempotency_key"] == f"order-{order_id}-charge"
 
 

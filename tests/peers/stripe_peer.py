@@ -41,6 +41,18 @@ def _newest_first(cls, url, **kwargs):  # type: ignore[no-untyped-def]
 
 localstripe.resources.PaymentIntent._api_list_all = classmethod(_newest_first)  # type: ignore[method-assign,assignment]
 
+_new_intent = localstripe.resources.PaymentIntent.__init__
+
+
+def _allowed_types(self, allowed_payment_method_types=None, **kwargs):  # type: ignore[no-untyped-def]
+    # localstripe speaks an API version from before Stripe renamed this parameter (endive refuses the old name).
+    if allowed_payment_method_types is not None:
+        kwargs["payment_method_types"] = allowed_payment_method_types
+    _new_intent(self, **kwargs)
+
+
+localstripe.resources.PaymentIntent.__init__ = _allowed_types  # type: ignore[method-assign]
+
 requests: list[dict] = []
 faults: list[dict] = []
 # Longer than any client waits: a held request is, for it, never answered.
