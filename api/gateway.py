@@ -13,6 +13,7 @@ from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
     WithStartWorkflowOperation,
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
@@ -155,7 +156,7 @@ class OrderGateway:
                 # The start operation holds the same error: take it, or asyncio logs it as never retrieved.
                 with contextlib.suppress(WorkflowAlreadyStartedError):
                     await start.workflow_handle()
-                finished = self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+                finished = self._handle(order_id)
                 return Placement(await finished.result(), created=False)
 
         accepted = (
@@ -203,7 +204,7 @@ class OrderGateway:
 
     async def current(self, order_id: str) -> Order:
         """The running order as its workflow holds it."""
-        handle = self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+        handle = self._handle(order_id)
         try:
             async with self._outage(f"order {order_id} did not answer in time", order_id):
                 return await self._reachability.answer(handle.query(OrderWorkflow.order, rpc_timeout=QUERY_TIMEOUT))
@@ -212,14 +213,19 @@ class OrderGateway:
 
     async def change_status(self, order_id: str, step: KitchenStep) -> Order:
         """Move the order on, as the kitchen asks."""
-        handle = self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+        handle = self._handle(order_id)
         call = handle.execute_update(OrderWorkflow.change_status, step)
         return await self._update(order_id, call, f"become {step.status}")
 
     async def cancel(self, order_id: str, request: CancelRequest) -> OrderResult:
         """Cancel and wait until compensation has run."""
-        handle = self._client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+        handle = self._handle(order_id)
         return await self._update(order_id, handle.execute_update(OrderWorkflow.cancel_order, request), "be cancelled")
+
+    def _handle(self, order_id: str) -> WorkflowHandle[OrderWorkflow, OrderResult]:
+        # By id, with its result type: the same handle as get_workflow_handle_for(OrderWorkflow.run, ...), whose
+        # type mypy cannot always settle when it checks tools/ in the same run.
+        return self._client.get_workflow_handle(workflow_id(order_id), result_type=OrderResult)
 
     async def health(self) -> str:
         """Where Temporal answers; Unavailable when it does not."""
