@@ -53,8 +53,8 @@ class Settings(BaseSettings):
     # order_id_secret_file (make run writes one there).
     order_id_secret: SecretStr | None = Field(None, min_length=32)
     order_id_secret_file: Path = Path("data/order-id.secret")
-    # Also answer a key with the order its id named before ids were keyed; turn off once Temporal keeps none.
-    legacy_order_ids: bool = True
+    # Also answer a key with the order its id named before ids were keyed (api/order_ids.py, LegacyLookup).
+    legacy_order_ids: Literal["auto", "always", "never"] = "auto"
     jwt_secret: str = Field(DEV_JWT_SECRET, min_length=32, repr=False)
     payments: Literal["fake", "stripe"] = "fake"
     stripe_api_key: str | None = Field(None, validation_alias=_env("STRIPE_API_KEY"), repr=False)

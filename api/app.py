@@ -21,7 +21,7 @@ from api.codec import CodecCORS
 from api.deps import RecentMenu
 from api.gateway import OrderGateway
 from api.metrics import AccessMiddleware, ApiMetrics
-from api.order_ids import OrderIds, order_id_secret
+from api.order_ids import LegacyLookup, OrderIds, order_id_secret
 from api.problems import install_problem_handlers, problem_response
 from bootstrap import open_database, temporal_client, temporal_runtime
 from observability import configure_logging, tracer_provider
@@ -126,8 +126,9 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
             log.warning("payloads go to Temporal unencrypted: set PIZZERIA_ENCRYPTION_KEYS")
         app.state.client = client
         secret = order_id_secret(settings.order_id_secret, settings.order_id_secret_file)
-        app.state.gateway = OrderGateway(client, settings, OrderIds(secret))
         app.state.orders = OrderStore(engine)
+        legacy = LegacyLookup(settings.legacy_order_ids, app.state.orders.holds_legacy_orders)
+        app.state.gateway = OrderGateway(client, settings, OrderIds(secret), legacy)
         app.state.menu = MenuStore(engine)
         app.state.recent_menu = RecentMenu(app.state.menu)
         loop = asyncio.get_running_loop()

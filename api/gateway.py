@@ -22,7 +22,7 @@ from temporalio.common import WorkflowIDReusePolicy as ReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.order_ids import OrderIds, legacy_order_id
+from api.order_ids import LegacyLookup, OrderIds, legacy_order_id
 from api.reachability import Reachability, TemporalDown
 from domain.menu import OrderLine
 from domain.order import Order, OrderStatus
@@ -111,10 +111,10 @@ def _update_refusal(err: WorkflowUpdateFailedError) -> tuple[str | None, str]:
 
 
 class OrderGateway:
-    def __init__(self, client: Client, settings: Settings, ids: OrderIds) -> None:
+    def __init__(self, client: Client, settings: Settings, ids: OrderIds, legacy: LegacyLookup) -> None:
         self._client = client
         self._ids = ids
-        self._legacy_ids = settings.legacy_order_ids
+        self._legacy = legacy
         self._task_queue = settings.task_queue
         self._sla = settings.kitchen_sla_seconds
         self._wait = settings.confirm_timeout_seconds
@@ -126,7 +126,7 @@ class OrderGateway:
         A key used before ids were keyed keeps answering its own order while Temporal keeps that workflow.
         """
         order_id = self._ids.new(idempotency_key)
-        if idempotency_key is None or not self._legacy_ids:
+        if idempotency_key is None or not await self._legacy.needed():
             return order_id
         legacy = legacy_order_id(idempotency_key)
         handle = self._client.get_workflow_handle(workflow_id(legacy))

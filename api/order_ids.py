@@ -5,15 +5,21 @@ HMAC-SHA256 under a server-side secret (PIZZERIA_ORDER_ID_SECRET): the same key 
 and knowing a key (and this source) never yields the id without the secret.
 """
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import os
 import secrets
+import time
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
+from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger("pizzeria.api")
 
@@ -38,6 +44,38 @@ class OrderIds:
 def legacy_order_id(idempotency_key: str) -> str:
     """The id a key stood for before ids were keyed: public, so only ever used to find an order placed then."""
     return str(uuid.uuid5(LEGACY_NAMESPACE, idempotency_key))
+
+
+LegacyMode = Literal["auto", "always", "never"]
+# How far back an order placed under an old id still calls for the lookup: Temporal Cloud's longest retention.
+LEGACY_WINDOW = timedelta(days=90)
+RECHECK_SECONDS = 60.0
+
+
+class LegacyLookup:
+    """Whether a key may still name an order by its old id, which costs a lookup in Temporal per keyed order.
+
+    `always` or `never`; `auto` looks while the store holds an order placed under an old id (a version-5 UUID)
+    in the last 90 days, asked again every minute. A new shop, or one past its upgrade, pays nothing.
+    """
+
+    def __init__(self, mode: LegacyMode, holds_legacy_orders: Callable[[datetime], bool]) -> None:
+        self._mode = mode
+        self._holds = holds_legacy_orders
+        self._needed = True
+        self._checked_at: float | None = None
+
+    async def needed(self) -> bool:
+        if self._mode != "auto":
+            return self._mode == "always"
+        if self._checked_at is None or time.monotonic() - self._checked_at > RECHECK_SECONDS:
+            self._checked_at = time.monotonic()  # one query at a time; the others go by the last answer
+            try:
+                self._needed = await asyncio.to_thread(self._holds, datetime.now(UTC) - LEGACY_WINDOW)
+            except SQLAlchemyError as err:
+                log.warning("cannot tell whether orders have old ids (%s); looking them up", err)
+                self._needed = True
+        return self._needed
 
 
 def order_id_secret(configured: SecretStr | None, file: Path) -> bytes:

@@ -90,6 +90,13 @@ class OrderStore:
             row = session.get(OrderRow, order_id)
             return ORDER_JSON.validate_json(row.snapshot) if row else None
 
+    def holds_legacy_orders(self, since: datetime) -> bool:
+        """Whether an order placed since then has an id made from its key the old, public way (a version-5 UUID)."""
+        version_5 = col(OrderRow.id).like("_" * 14 + "5%")  # xxxxxxxx-xxxx-5xxx-…
+        query = select(OrderRow.id).where(col(OrderRow.placed_at) >= utc(since)).where(version_5).limit(1)
+        with Session(self._engine) as session:
+            return session.exec(query).first() is not None
+
     def kitchen_queue(self) -> list[Order]:
         """Orders the kitchen has to make (confirmed or preparing), oldest first."""
         with Session(self._engine) as session:

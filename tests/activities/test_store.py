@@ -1,5 +1,6 @@
 """The menu and order stores against a real SQLite file."""
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -378,3 +379,13 @@ def test_a_database_that_cannot_be_reached_fails_the_step_with_one_line_saying_s
     assert refused.value.type == DATABASE_UNAVAILABLE and not refused.value.non_retryable
     assert refused.value.message.startswith("the database is unreachable: ")
     assert "\n" not in refused.value.message and refused.value.__cause__ is None
+
+
+def test_the_store_tells_whether_recent_orders_carry_ids_made_the_old_way_from_a_key(orders):
+    now = datetime.now(UTC)
+    assert not orders.holds_legacy_orders(now - timedelta(days=90))
+    orders.save(confirmed(str(uuid.uuid4()), now))  # a random id, or a keyed one: version 4
+    orders.save(confirmed(str(uuid.uuid5(uuid.NAMESPACE_URL, "long ago")), now - timedelta(days=100)))
+    assert not orders.holds_legacy_orders(now - timedelta(days=90)), "only old ids placed within the window count"
+    orders.save(confirmed(str(uuid.uuid5(uuid.NAMESPACE_URL, "ann-001")), now - timedelta(days=1)))
+    assert orders.holds_legacy_orders(now - timedelta(days=90))

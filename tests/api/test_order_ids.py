@@ -4,8 +4,9 @@ import uuid
 from unittest.mock import patch
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
-from api.order_ids import OrderIds, legacy_order_id, order_id_secret
+from api.order_ids import LegacyLookup, OrderIds, legacy_order_id, order_id_secret
 from settings import Settings
 from tests.conftest import ORDER_ID_SECRET, order_body, running_stack
 
@@ -45,6 +46,7 @@ async def test_a_key_used_before_ids_were_keyed_still_answers_its_own_order_char
         with patch.object(gateway._ids, "new", lambda _key: legacy_order_id(key)):  # the API before the change
             first = await stack.place(key)
         assert first.status_code == 201, first.text
+        gateway._legacy._checked_at = None  # a minute later: the store now holds an order under an old id
         again = await stack.place(key)
         assert again.json()["id"] == first.json()["id"] == legacy_order_id(key)
         assert [order for order, _ in stack.payments.charges].count(legacy_order_id(key)) == 1
@@ -73,3 +75,21 @@ def test_production_without_a_secret_does_not_start(tmp_path, monkeypatch):
     assert str(stopped.value) == (
         "configuration error: PIZZERIA_ORDER_ID_SECRET is required when PIZZERIA_ENVIRONMENT=production"
     )
+
+
+async def test_the_lookup_of_old_ids_costs_nothing_while_no_recent_order_has_one():
+    answers = [False, True]
+    lookup = LegacyLookup("auto", lambda since: answers.pop(0))
+    assert await lookup.needed() is False
+    assert await lookup.needed() is False, "asked again only after a minute"
+    with patch("api.order_ids.RECHECK_SECONDS", 0):
+        assert await lookup.needed() is True
+
+
+async def test_the_old_ids_are_looked_up_when_the_store_cannot_tell_or_when_told_to():
+    def unreachable(since):  # type: ignore[no-untyped-def]
+        raise OperationalError("SELECT", {}, Exception("database is away"))
+
+    assert await LegacyLookup("auto", unreachable).needed() is True
+    assert await LegacyLookup("always", lambda since: False).needed() is True
+    assert await LegacyLookup("never", lambda since: True).needed() is False
