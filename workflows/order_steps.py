@@ -1,13 +1,17 @@
-"""How the saga runs each kind of step: its timeouts and retries."""
+"""How the saga runs each kind of step: its timeouts and retries, and the calls that need no saga state."""
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
+from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
-from activities.payments.activities import PAYMENT_DECLINED
-from activities.store.activities import INVALID_ORDER
+from activities.payments.activities import PAYMENT_DECLINED, PaymentActivities, RefundRequest
+from activities.store.activities import INVALID_ORDER, StoreActivities
+from activities.texts.activities import Notification, TextActivities
+from domain.order import Order
 
 
 class StepOptions(TypedDict, total=False):
@@ -66,3 +70,41 @@ def duration(span: timedelta) -> str:
     """A span as a summary shows it: whole minutes, or seconds when under one."""
     minutes = round(span.total_seconds() / 60)
     return f"{minutes} min" if minutes else f"{span.total_seconds():g} s"
+
+
+async def store(step: Callable[[StoreActivities, Any], None], arg: object, summary: str, placing: bool) -> None:
+    """A local database step. While placing, one that keeps failing is given up so the order can be undone;
+    after that (kitchen steps, compensation) the store is waited for."""
+    options = PLACEMENT_DATABASE_STEP if placing else DATABASE_STEP
+    await workflow.execute_local_activity_method(step, arg, summary=summary, **options)
+
+
+async def refund(order: Order) -> str | None:
+    """Give the order's card payment back: the refund's id, or None when nothing was charged."""
+    receipt = await workflow.execute_activity_method(
+        PaymentActivities.refund_payment,
+        RefundRequest(order.id, order.total, order.payment.transaction_id),
+        summary=f"refund ${order.total} to the card",
+        **REFUND_STEP,
+    )
+    return receipt.refund_id
+
+
+async def text_customer(order: Order, kind: str, text: str) -> FailureError | None:
+    """Send the customer one text: None once sent, else why not (a text never holds the order up)."""
+    try:
+        await workflow.execute_local_activity_method(
+            TextActivities.notify_customer,
+            Notification(order.id, order.customer.phone, text),
+            summary=f"text the customer: {kind}",
+            **NOTIFY_STEP,
+        )
+    except FailureError as err:
+        return err
+    return None
+
+
+def failure_reason(err: FailureError) -> str:
+    """What a step's failure says: its cause's message when an activity failed."""
+    failure = err.cause if isinstance(err, ActivityError) and isinstance(err.cause, FailureError) else err
+    return failure.message

@@ -26,10 +26,8 @@ with workflow.unsafe.imports_passed_through():
         PAYMENTS_MISCONFIGURED,
         ChargeRequest,
         PaymentActivities,
-        RefundRequest,
     )
     from activities.store.activities import INVALID_ORDER, KitchenTicket, StoreActivities, ValidateOrder
-    from activities.texts.activities import Notification, TextActivities
     from domain.messages import cancelled_text, confirmation_text, late_text, ready_text
     from domain.order import Order, OrderStatus, PaymentMethod
     from workflows import order_steps as steps
@@ -295,13 +293,7 @@ class OrderWorkflow(OrderHandlers):
 
     async def _refund(self) -> None:
         assert self._order is not None
-        receipt = await workflow.execute_activity_method(
-            PaymentActivities.refund_payment,
-            RefundRequest(self._order.id, self._order.total, self._order.payment.transaction_id),
-            summary=f"refund ${self._order.total} to the card",
-            **steps.REFUND_STEP,
-        )
-        self._refund_id = receipt.refund_id
+        self._refund_id = await steps.refund(self._order)
 
     async def _leave_kitchen(self) -> None:
         assert self._order is not None
@@ -321,33 +313,22 @@ class OrderWorkflow(OrderHandlers):
     async def _db(
         self, step: Callable[[StoreActivities, Any], None], summary: str, arg: object = None, placing: bool = False
     ) -> None:
-        """A local database step, given the order as it stands unless told otherwise.
-
-        While placing, a step that keeps failing is given up so the order can be undone;
-        after that (kitchen steps, compensation) the store is waited for.
-        """
-        options = steps.PLACEMENT_DATABASE_STEP if placing else steps.DATABASE_STEP
-        await workflow.execute_local_activity_method(step, arg or self._order, summary=summary, **options)
+        """A local database step, given the order as it stands unless told otherwise."""
+        await steps.store(step, arg or self._order, summary, placing)
 
     async def _notify(self, kind: str, text: str) -> None:
         assert self._order is not None
-        try:
-            await workflow.execute_local_activity_method(
-                TextActivities.notify_customer,
-                Notification(self._order.id, self._order.customer.phone, text),
-                summary=f"text the customer: {kind}",
-                **steps.NOTIFY_STEP,
-            )
-        except FailureError as err:
-            if is_cancelled_exception(err):
-                self._cancelled_in_temporal()  # a cancel in Temporal cut the text short: honour the cancel
-                return
-            # Given up: the order goes on. The note puts it where the kitchen and ops read the order.
-            failure = err.cause if isinstance(err, ActivityError) and isinstance(err.cause, FailureError) else err
-            reason = failure.message
-            workflow.logger.warning("order %s: the %s text was not sent: %s", self._order.id, kind, reason)
-            self._order.note(workflow.now(), NOTIFIER, f"{kind} text not sent: {reason}")
-            self._view.describe(self._order, self._rejection)
+        failure = await steps.text_customer(self._order, kind, text)
+        if failure is None:
+            return
+        if is_cancelled_exception(failure):
+            self._cancelled_in_temporal()  # a cancel in Temporal cut the text short: honour the cancel
+            return
+        # Given up: the order goes on. The note puts it where the kitchen and ops read the order.
+        reason = steps.failure_reason(failure)
+        workflow.logger.warning("order %s: the %s text was not sent: %s", self._order.id, kind, reason)
+        self._order.note(workflow.now(), NOTIFIER, f"{kind} text not sent: {reason}")
+        self._view.describe(self._order, self._rejection)
 
     def _cancelled_in_temporal(self) -> None:
         """Ops cancelled the workflow: cancel the order like a customer would, while that is allowed."""
