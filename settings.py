@@ -5,6 +5,7 @@ Only reading and checking: what the values wire up is built in bootstrap.py, log
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -37,6 +38,22 @@ DEV_JWT_SECRET = "dev-only-secret-of-marios-pizzeria-change-me"
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name)
+
+
+def _from_file(
+    settings: type[BaseSettings], data: Any, field: str, check: Callable[[str], object] | None = None
+) -> Any:
+    """`data` with `field` read from the file that `{field}_file` names, when it is not given and the file exists."""
+    if not isinstance(data, dict) or data.get(field):
+        return data
+    path = Path(data.get(f"{field}_file") or settings.model_fields[f"{field}_file"].default)
+    try:
+        value = path.read_text().strip() if path.is_file() else ""
+        if value and check:
+            check(value)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"PIZZERIA_{field.upper()}_FILE: {path}: {err}") from None
+    return {**data, field: value} if value else data
 
 
 class Settings(BaseSettings):
@@ -144,29 +161,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _keys_from_file(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or data.get("encryption_keys"):
-            return data
-        path = Path(data.get("encryption_keys_file") or cls.model_fields["encryption_keys_file"].default)
-        if path.is_file():
-            try:
-                data = {**data, "encryption_keys": path.read_text().strip()}
-                parse_keys(data["encryption_keys"])
-            except (OSError, ValueError) as err:
-                raise ValueError(f"PIZZERIA_ENCRYPTION_KEYS_FILE: {path}: {err}") from None
-        return data
-
-    @model_validator(mode="before")
-    @classmethod
-    def _order_id_secret_from_file(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or data.get("order_id_secret"):
-            return data
-        path = Path(data.get("order_id_secret_file") or cls.model_fields["order_id_secret_file"].default)
-        try:
-            secret = path.read_text().strip() if path.is_file() else None
-        except OSError as err:
-            raise ValueError(f"PIZZERIA_ORDER_ID_SECRET_FILE: {path}: {err}") from None
-        return {**data, "order_id_secret": secret} if secret else data
+    def _secrets_from_files(cls, data: Any) -> Any:
+        data = _from_file(cls, data, "encryption_keys", check=parse_keys)
+        return _from_file(cls, data, "order_id_secret")
 
     @field_validator("encryption_keys")
     @classmethod
