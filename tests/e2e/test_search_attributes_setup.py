@@ -4,13 +4,15 @@ import os
 import re
 import subprocess
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
-import yaml
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
+from tests.compose_file import env_example, host_command, raw_compose, resolved
 from tools.stack import BIN, SEARCH_ATTRIBUTE_FLAGS
 from workflows.order_contract import SEARCH_ATTRIBUTES
 
@@ -24,10 +26,11 @@ def test_make_run_starts_the_dev_server_with_every_search_attribute():
     assert flags.group(1).replace("\\\n", " ").split() == SEARCH_ATTRIBUTE_FLAGS
 
 
-async def test_the_production_setup_registers_every_search_attribute_and_may_run_again(
+async def test_the_production_setup_creates_the_namespace_registers_every_search_attribute_and_may_run_again(
     temporal_env: WorkflowEnvironment,
 ):
-    setup = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["temporal-setup"]
+    # As docker compose would run it with .env.example's values, with the script it mounts.
+    setup = resolved(raw_compose()["services"]["temporal-setup"], env_example())
     namespace = f"setup-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -36,11 +39,15 @@ async def test_the_production_setup_registers_every_search_attribute_and_may_run
         "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
         "TEMPORAL_NAMESPACE": namespace,
     }
-    subprocess.run([BIN / "temporal", "operator", "namespace", "create", "-n", namespace], env=env, check=True)
     for _ in range(2):  # a restarted setup container runs it again
-        done = subprocess.run(setup["entrypoint"], env=env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(host_command(setup), env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
 
+    described = await temporal_env.client.workflow_service.describe_namespace(
+        DescribeNamespaceRequest(namespace=namespace)
+    )
+    # .env.example's PIZZERIA_TEMPORAL_RETENTION: 720h.
+    assert described.config.workflow_execution_retention_ttl.ToTimedelta() == timedelta(days=30)
     listed = await temporal_env.client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace=namespace)
     )
