@@ -140,6 +140,36 @@ def test_the_migration_job_brings_the_shops_database_to_the_codes_revision(servi
     assert len(set(urls.values())) == 1, f"the migration job and the processes use different databases: {urls}"
 
 
+def test_temporal_and_the_shop_find_the_databases_and_roles_the_jobs_make(services):
+    database = services["postgresql"]["environment"]
+    schema, server = services["temporal-schema"], services["temporal"]["environment"]
+    made = set(re.findall(r"--db (\w+) create-database", " ".join(schema["entrypoint"])))
+    assert {server["DBNAME"], server["VISIBILITY_DBNAME"]} <= made, (
+        f"Temporal reads databases the job never makes: {made}"
+    )
+    assert schema["environment"]["SQL_HOST"] == server["POSTGRES_SEEDS"] and server["POSTGRES_SEEDS"] in services, (
+        "the schema job and Temporal's server use different database servers"
+    )
+    for user in (schema["environment"]["SQL_USER"], server["POSTGRES_USER"]):
+        assert user == database["POSTGRES_USER"], f"Temporal connects as {user}, a role the database does not have"
+    assert schema["environment"]["SQL_PASSWORD"] == server["POSTGRES_PWD"] == database["POSTGRES_PASSWORD"], (
+        "Temporal's password differs between the database, the schema job and the server"
+    )
+
+    script = (ROOT / "deploy/postgres/create-pizzeria-database.sh").read_text()
+    role, name = re.search(r"CREATE ROLE (\w+)", script)[1], re.search(r"CREATE DATABASE (\w+)", script)[1]
+    for service_name, service in built(services).items():
+        url = make_url(service["environment"]["PIZZERIA_DATABASE_URL"])
+        assert (url.host, url.username, url.database) == ("postgresql", role, name), (
+            f"{service_name} connects to {url.host}/{url.database} as {url.username}, not what the server makes"
+        )
+        assert url.password == database["PIZZERIA_DB_PASSWORD"], f"{service_name}'s database password is not the role's"
+    for name, service in services.items():
+        address = service.get("environment", {}).get("TEMPORAL_ADDRESS")
+        if address:
+            assert address.rpartition(":")[0] in services, f"{name} reaches Temporal at {address}, no service here"
+
+
 def test_every_image_is_pinned_to_an_exact_version(services):
     for name, service in services.items():
         if "build" in service:
