@@ -144,9 +144,8 @@ def test_temporal_and_the_shop_find_the_databases_and_roles_the_jobs_make(servic
     database = services["postgresql"]["environment"]
     schema, server = services["temporal-schema"], services["temporal"]["environment"]
     made = set(re.findall(r"--db (\w+) create-database", " ".join(schema["entrypoint"])))
-    assert {server["DBNAME"], server["VISIBILITY_DBNAME"]} <= made, (
-        f"Temporal reads databases the job never makes: {made}"
-    )
+    read = {server["DBNAME"], server["VISIBILITY_DBNAME"]}
+    assert read <= made, f"Temporal reads {sorted(read - made)}, which the schema job never makes"
     assert schema["environment"]["SQL_HOST"] == server["POSTGRES_SEEDS"] and server["POSTGRES_SEEDS"] in services, (
         "the schema job and Temporal's server use different database servers"
     )
@@ -160,7 +159,7 @@ def test_temporal_and_the_shop_find_the_databases_and_roles_the_jobs_make(servic
     role, name = re.search(r"CREATE ROLE (\w+)", script)[1], re.search(r"CREATE DATABASE (\w+)", script)[1]
     for service_name, service in built(services).items():
         url = make_url(service["environment"]["PIZZERIA_DATABASE_URL"])
-        assert (url.host, url.username, url.database) == ("postgresql", role, name), (
+        assert (url.host, url.username, url.database) == (server["POSTGRES_SEEDS"], role, name), (
             f"{service_name} connects to {url.host}/{url.database} as {url.username}, not what the server makes"
         )
         assert url.password == database["PIZZERIA_DB_PASSWORD"], f"{service_name}'s database password is not the role's"
