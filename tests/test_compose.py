@@ -9,12 +9,13 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, inspect, make_url, text
 from sqlalchemy.exc import ProgrammingError
 from temporalio.envconfig import ClientConfigProfile
 
@@ -167,6 +168,35 @@ def test_temporal_and_the_shop_find_the_databases_and_roles_the_jobs_make(servic
         address = service.get("environment", {}).get("TEMPORAL_ADDRESS")
         if address:
             assert address.rpartition(":")[0] in services, f"{name} reaches Temporal at {address}, no service here"
+
+
+def test_the_migration_job_makes_the_shops_tables_from_the_project_folder(services, postgres_url):
+    """The job's command, run where the image runs it (the project folder) with only the environment it gets."""
+    pytest.importorskip("alembic", reason="alembic is not installed: the shop's migrations need it")
+    job = next(service for service in built(services).values() if role(service) == "migrate")
+    server = make_url(postgres_url)
+    name = f"migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as db:
+        db.execute(text(f"CREATE DATABASE {name}"))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    environment = {**job["environment"], "PIZZERIA_DATABASE_URL": url}  # the test server for the file's one
+    try:
+        done = subprocess.run(
+            [BIN / job["command"][0], *job["command"][1:]],
+            cwd=ROOT, env={"PATH": f"{BIN}:/usr/bin:/bin", **environment},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{' '.join(job['command'])} failed:\n{done.stderr}"
+        database = create_engine(url)
+        try:
+            assert {"orders", "alembic_version"} <= set(inspect(database).get_table_names()), "no tables were made"
+        finally:
+            database.dispose()
+    finally:
+        with admin.connect() as db:
+            db.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 def test_every_image_is_pinned_to_an_exact_version(services):
