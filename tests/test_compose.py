@@ -187,7 +187,7 @@ def test_the_migration_job_makes_the_shops_tables_from_the_project_folder(servic
             cwd=ROOT, env={"PATH": f"{BIN}:/usr/bin:/bin", **environment},
             capture_output=True, text=True, timeout=120,
         )  # fmt: skip
-        assert done.returncode == 0, f"{' '.join(job['command'])} failed:\n{done.stderr}"
+        assert done.returncode == 0, f"{' '.join(job['command'])} failed:\n{done.stdout}{done.stderr}"
         database = create_engine(url)
         try:
             assert {"orders", "alembic_version"} <= set(inspect(database).get_table_names()), "no tables were made"
