@@ -97,10 +97,15 @@ def pizzeria_env(
 
 class Pizzeria:
     """`python worker.py` and `uvicorn api.app:app` as children, configured only through `env`; the worker
-    can be killed and started again (also as another module built like worker.py)."""
+    can be killed and started again (also as another module built like worker.py).
 
-    def __init__(self, children: Children, env: dict[str, str]) -> None:
+    Several Pizzerias given one `env` are several workers and APIs on one task queue and database, as a
+    shop scaled out runs them; each names its children apart by `suffix` ("worker-2", "api-2").
+    """
+
+    def __init__(self, children: Children, env: dict[str, str], suffix: str = "") -> None:
         self.children, self.env = children, env
+        self.worker_name, self.api_name = f"worker{suffix}", f"api{suffix}"
         self.base_url = f"http://127.0.0.1:{free_port()}"
 
     @property
@@ -109,20 +114,22 @@ class Pizzeria:
 
     @property
     def worker(self) -> subprocess.Popen | None:
-        return self.children.latest("worker")
+        return self.children.latest(self.worker_name)
 
     @property
     def api(self) -> subprocess.Popen | None:
-        return self.children.latest("api")
+        return self.children.latest(self.api_name)
 
     def launch_worker(self, module: str | None = None) -> Callable[[], bool]:
         """Start `python worker.py` (or `python -m module`); a probe for whether it has polled since."""
-        log = self.children.log("worker")
+        log = self.children.log(self.worker_name)
         polled_before = log.read_text(errors="replace").count("worker polling") if log.exists() else 0
-        self.children.start("worker", [sys.executable, *(["-m", module] if module else ["worker.py"])], self.env)
+        self.children.start(
+            self.worker_name, [sys.executable, *(["-m", module] if module else ["worker.py"])], self.env
+        )
 
         def polling() -> bool:
-            self.children.check("worker")
+            self.children.check(self.worker_name)
             return log.read_text(errors="replace").count("worker polling") > polled_before
 
         return polling
@@ -135,13 +142,13 @@ class Pizzeria:
         """Start the API; a probe for whether its /healthz answers 200."""
         port = self.base_url.rpartition(":")[2]
         self.children.start(
-            "api",
+            self.api_name,
             [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", port, *uvicorn_flags],
             self.env,
         )
 
         def answering() -> bool:
-            self.children.check("api")
+            self.children.check(self.api_name)
             return answers(f"{self.base_url}/healthz")
 
         return answering
@@ -150,10 +157,17 @@ class Pizzeria:
         wait_for(self.launch_api(*uvicorn_flags), "the API to answer")
 
     def kill_worker(self) -> None:
-        self.children.kill("worker")
+        self.children.kill(self.worker_name)
+
+    def kill_api(self) -> None:
+        self.children.kill(self.api_name)
+
+    def stop_worker(self) -> None:
+        """SIGTERM to the worker, as a deploy stops it: it finishes the tasks in hand first."""
+        self.children.stop(self.worker_name)
 
     def stop(self) -> None:
-        self.children.stop("api", "worker")
+        self.children.stop(self.api_name, self.worker_name)
 
 
 async def start_stack(children: Children, queue: str, jwt_secret: str, keys: str, **variables: str) -> Pizzeria:
