@@ -119,7 +119,7 @@ class PlannedOrder:
     problems: list[str] = field(default_factory=list)
     history: list[str] = field(default_factory=list)
     ran: bool = False  # its script came to an end, as planned or not (the run's time may run out first)
-    api: int = 0  # the API its customer talks to, counted round the run's APIs; the next once it cannot be reached
+    api: int = 0  # the API its customer talks to, counted round the run's APIs
 
     @property
     def id(self) -> str:
@@ -201,10 +201,11 @@ class Customers:
 
     Each order's requests go to its own API. A request that gets 503, or whose API cannot be reached
     (killed, with the request perhaps carried out), is sent again as it was, with the same
-    Idempotency-Key where it has one; after a failed connection, to the next API, as a client behind a
-    load balancer would. Repeated, an answer may be that of the attempt that went through first: a
-    placement answers 200 or 201, a kitchen step or cancel that finds itself done answers 409, and then
-    the order is read to see it in the planned status.
+    Idempotency-Key where it has one. An API that could not be reached is taken out of the rotation
+    while another is left, as a load balancer does: the request, and every later one of its orders, go
+    to the next. Repeated, an answer may be that of the attempt that went through first: a placement
+    answers 200 or 201, a kitchen step or cancel that finds itself done answers 409, and then the order
+    is read to see it in the planned status.
     """
 
     def __init__(self, apis: list[Http], peer: Http, temporal: Client, jwt_secret: str) -> None:
@@ -215,6 +216,7 @@ class Customers:
         self.ms: dict[str, list[float]] = {what: [] for what in timed}
         self.answers: Counter[str] = Counter()
         self.answered_by: Counter[int] = Counter()  # answers from each API, by its place in `apis`
+        self.out: set[int] = set()  # the APIs taken out of the rotation
 
     async def run(self, order: PlannedOrder) -> None:
         """The order's script; what differs from the plan is kept in `order.problems`."""
@@ -242,21 +244,21 @@ class Customers:
         self, order: PlannedOrder, what: str, method: str, path: str, body: object = None, key: str | None = None
     ) -> tuple[Answer, bool]:
         """The request through the order's API, sent again while the API answers 503 (the contract says
-        it is safe) or cannot be reached (then through the next API); True with the answer when repeated.
-        Once every API in turn could not be reached, ConnectionError."""
+        it is safe) or cannot be reached (then through the next API in the rotation); True with the answer
+        when repeated. ConnectionError when the last API in the rotation cannot be reached."""
         headers = {**(self.kitchen if method == "PUT" else {}), **({"Idempotency-Key": key} if key else {})}
-        repeated, unreachable = False, 0
+        repeated = False
         while True:
             started = time.perf_counter()
-            api = order.api % len(self.apis)
+            api = self._api_of(order)
             try:
                 answer = await self.apis[api].request(method, path, body, headers)
             except ConnectionError:
                 self.answers[f"{what} {UNREACHABLE}"] += 1
-                unreachable += 1
-                if unreachable >= len(self.apis):
-                    raise
-                order.api += 1
+                if api not in self.out:  # else another request has just taken it out
+                    if len(self.out) + 1 >= len(self.apis):
+                        raise
+                    self.out.add(api)
                 repeated = True
                 continue
             self.ms[what].append((time.perf_counter() - started) * 1000)
@@ -264,8 +266,13 @@ class Customers:
             self.answered_by[api] += 1
             if answer.status_code != 503:
                 return answer, repeated
-            repeated, unreachable = True, 0
+            repeated = True
             await asyncio.sleep(0.5)
+
+    def _api_of(self, order: PlannedOrder) -> int:
+        """The order's own API, or the next one after it still in the rotation."""
+        turns = (order.api + turn for turn in range(len(self.apis)))
+        return next(api % len(self.apis) for api in turns if api % len(self.apis) not in self.out)
 
     async def _read(self, order: PlannedOrder) -> Answer:
         answer, _ = await self._send(order, READ, "GET", f"/api/orders/{order.id}")
@@ -599,7 +606,9 @@ async def load(args: argparse.Namespace, children: Children) -> dict:
         answered = await closed_loop(
             len(orders), args.concurrency, lambda i: customers.run(orders[i]), 120 + len(orders) * 0.5
         )
-        kill = await killing if killing else None
+        if killing and not killing.done():  # the orders ended (or the run's time ran out) before the kill
+            killing.cancel()
+        kill = await killing if killing and not killing.cancelled() else None
         workflows = await close_of_workflows(client, orders)
         wall = time.perf_counter() - started
         cpu_s = cpu.read()
