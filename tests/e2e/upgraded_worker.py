@@ -83,5 +83,5 @@ def upgraded_worker(client: Client, **options: Any) -> Worker:
 if __name__ == "__main__":
     process_settings = load_settings()
     configure_logging(process_settings)
-    worker.Worker = upgraded_worker  # type: ignore[assignment, misc]  # what `worker.build_worker` builds
+    worker.Worker = upgraded_worker  # what `worker.build_worker` builds
     asyncio.run(worker.serve(process_settings))
