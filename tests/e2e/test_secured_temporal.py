@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from tests.conftest import ENCRYPTION_KEYS, ORDER_ID_SECRET, SECRET, order_body, staff_headers
 from tests.e2e.conftest import Processes
 from tests.e2e.secured_temporal import SERVER_NAME, SecuredTemporal, secured_temporal
-from tools.stack import pizzeria_env
+from tools.stack import DevServer, pizzeria_env
 from tools.supervisor import Children
 
 REFUSAL_SECONDS = 30.0
@@ -37,10 +37,13 @@ def shop() -> Iterator[list[Processes]]:
         running.stop()
 
 
-def start_shop(shop: list[Processes], logs: Path, temporal: dict[str, str]) -> Processes:
-    """A worker and the API configured only by `temporal` (TEMPORAL_*) for Temporal: no PIZZERIA_TEMPORAL_ADDRESS."""
+def start_shop(
+    shop: list[Processes], logs: Path, temporal: dict[str, str], local_address: str | None = None
+) -> Processes:
+    """A worker and the API configured only by `temporal` (TEMPORAL_*) for Temporal: no PIZZERIA_TEMPORAL_ADDRESS
+    unless given `local_address`, a dev server's."""
     env = pizzeria_env(
-        None,
+        local_address,
         f"sqlite:///{logs}/pizzeria.db",
         SECRET,
         ENCRYPTION_KEYS,
@@ -48,7 +51,7 @@ def start_shop(shop: list[Processes], logs: Path, temporal: dict[str, str]) -> P
         PIZZERIA_ORDER_ID_SECRET=ORDER_ID_SECRET,
         **temporal,
     )
-    assert "PIZZERIA_TEMPORAL_ADDRESS" not in env
+    assert env.get("PIZZERIA_TEMPORAL_ADDRESS") == local_address
     running = Processes(Children(logs), env)
     shop.append(running)
     return running
@@ -161,3 +164,23 @@ def test_a_client_certificate_the_server_refuses_is_reported_as_such(secured, sh
     health = api_health(running)
     assert health.status_code == 503
     assert health.json()["detail"].startswith(refusal)
+
+
+def test_a_developer_s_secured_temporal_in_the_shell_never_reaches_a_local_dev_server(monkeypatch, shop, tmp_path):
+    # What the tools and the tests start talks to a dev server of its own, which speaks no TLS.
+    for name, value in {
+        "TEMPORAL_ADDRESS": "pizzeria.a1b2c.tmprl.cloud:7233",
+        "TEMPORAL_API_KEY": "a-developer-s-own-key",
+        "TEMPORAL_TLS_CLIENT_CERT_PATH": "/no/such/client.pem",
+        "TEMPORAL_PROFILE": "cloud",
+    }.items():
+        monkeypatch.setenv(name, value)
+    server = DevServer(Children(tmp_path), tmp_path / "temporal.db")
+    try:
+        server.start()
+        running = start_shop(shop, tmp_path, {}, local_address=server.address)
+        running.start_worker()
+        running.start_api()
+        place_and_complete(running)
+    finally:
+        server.stop()
