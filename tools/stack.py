@@ -9,7 +9,7 @@ import secrets
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tools.supervisor import Children, answers, free_port, wait_for, wait_until
@@ -38,6 +38,14 @@ SEARCH_ATTRIBUTE_FLAGS = [
 ]
 
 
+def local_temporal_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` for a process that talks to a local, unsecured dev server: without Temporal's client configuration
+    of the developer's shell (TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, ...) and with an empty config file
+    in place of ~/.config/temporalio/temporal.toml, so that none of it reaches the dev server."""
+    kept = {name: value for name, value in environ.items() if not name.startswith("TEMPORAL_")}
+    return {**kept, "TEMPORAL_CONFIG_FILE": os.devnull}
+
+
 class DevServer:
     """A Temporal dev server as `make run` starts it (tuning, search attributes, a SQLite file), on ports
     of its own: stopped, it starts again on the same file and ports, as after a restart by ops."""
@@ -60,13 +68,15 @@ class DevServer:
                 "--db-filename", str(self.db_file), *SEARCH_ATTRIBUTE_FLAGS, *DEV_SERVER_TUNING,
                 "--log-level", "warn",
             ],
+            local_temporal_env(os.environ),
         )  # fmt: skip
         return self.serving
 
     def serving(self) -> bool:
         self.children.check(self.name)
         health = [str(BIN / "temporal"), "operator", "cluster", "health", "--address", self.address]
-        return subprocess.run(health, capture_output=True, timeout=10).returncode == 0
+        done = subprocess.run(health, capture_output=True, timeout=10, env=local_temporal_env(os.environ))
+        return done.returncode == 0
 
     def start(self) -> None:
         """Start it and wait until it serves."""
@@ -78,13 +88,27 @@ class DevServer:
 
 
 def pizzeria_env(
-    temporal_address: str, database_url: str, jwt_secret: str, encryption_keys: str, queue: str, **variables: str
+    temporal_address: str | None,
+    database_url: str,
+    jwt_secret: str,
+    encryption_keys: str,
+    queue: str,
+    **variables: str,
 ) -> dict[str, str]:
-    """This process's environment for a worker and an API of their own: a task queue `queue-<uuid>` that
-    nobody else polls, payloads encrypted as in production; `variables` added last."""
+    """This process's environment for a worker and an API of their own on the dev server at `temporal_address`: a
+    task queue `queue-<uuid>` that nobody else polls, payloads encrypted as in production; `variables` added last.
+
+    The shell's TEMPORAL_* are left out. With `temporal_address` None, the TEMPORAL_* among `variables` say where
+    Temporal is and how to reach it (TLS, a client certificate, an API key, a profile).
+    """
+    env = local_temporal_env(os.environ)
+    if temporal_address:
+        env["PIZZERIA_TEMPORAL_ADDRESS"] = temporal_address
+    else:  # nor the overrides of the shell (or the Makefile): Temporal's own variables alone say where to go
+        env.pop("PIZZERIA_TEMPORAL_ADDRESS", None)
+        env.pop("PIZZERIA_TEMPORAL_NAMESPACE", None)
     return {
-        **os.environ,
-        "PIZZERIA_TEMPORAL_ADDRESS": temporal_address,
+        **env,
         "PIZZERIA_TASK_QUEUE": f"{queue}-{uuid.uuid4()}",
         "PIZZERIA_DATABASE_URL": database_url,
         "PIZZERIA_JWT_SECRET": jwt_secret,
