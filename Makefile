@@ -25,7 +25,7 @@ TEMPORAL_TUNING := \
 SEARCH_ATTRIBUTES := --search-attribute OrderStatus=Keyword --search-attribute OrderTotal=Double \
 	--search-attribute Fulfilment=Keyword --search-attribute PaymentMethod=Keyword
 
-.PHONY: install run test postgresql chromium bench soak lint token clean
+.PHONY: install run test postgresql chromium nginx bench soak lint token clean
 
 install: $(STAMP)
 
@@ -39,11 +39,14 @@ $(STAMP): pyproject.toml
 # worker started by hand finds it too; PIZZERIA_ENCRYPTION_KEYS overrides it). The UI decodes them through
 # the API's codec endpoint, which here serves callers on loopback without a token. Order ids of Idempotency-Keys
 # are keyed with a secret made there too ($(DATA)/order-id.secret; PIZZERIA_ORDER_ID_SECRET overrides it).
+# The dev server here speaks no TLS: Temporal's client configuration of the shell (TEMPORAL_API_KEY, TEMPORAL_TLS_*,
+# a profile in ~/.config/temporalio/temporal.toml) is kept from the worker, the API and the CLI's health check.
 run: $(STAMP)
 	@mkdir -p $(DATA)
 	@[ -s $(DATA)/encryption.keys ] || (umask 077; $(BIN)/python -m workflows.payload_codec dev-$$(date +%Y%m%d) > $(DATA)/encryption.keys)
 	@[ -s $(DATA)/order-id.secret ] || (umask 077; $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $(DATA)/order-id.secret)
-	@export PIZZERIA_ENCRYPTION_KEYS_FILE="$(DATA)/encryption.keys" PIZZERIA_ORDER_ID_SECRET_FILE="$(DATA)/order-id.secret" \
+	@for name in $$(compgen -e TEMPORAL_); do unset $$name; done; export TEMPORAL_CONFIG_FILE=/dev/null; \
+	export PIZZERIA_ENCRYPTION_KEYS_FILE="$(DATA)/encryption.keys" PIZZERIA_ORDER_ID_SECRET_FILE="$(DATA)/order-id.secret" \
 		PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN="$${PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN:-true}" \
 		PIZZERIA_WORKER_METRICS_ADDRESS="127.0.0.1:$(PIZZERIA_WORKER_METRICS_PORT)" \
 		PIZZERIA_CODEC_CORS_ORIGINS="$${PIZZERIA_CODEC_CORS_ORIGINS:-http://localhost:$(PIZZERIA_TEMPORAL_UI_PORT),http://127.0.0.1:$(PIZZERIA_TEMPORAL_UI_PORT)}"; \
@@ -79,7 +82,7 @@ run: $(STAMP)
 	echo ""; \
 	wait
 
-test: $(STAMP) postgresql chromium
+test: $(STAMP) postgresql chromium nginx
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
@@ -94,6 +97,11 @@ postgresql:
 chromium:
 	@command -v chromium >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The tests reach Temporal through TLS, mTLS and an API key with nginx in front of their dev server.
+nginx:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
 
 # ~1,000 whole orders through the API at 20/s against a bare Temporal workflow on the same server (~4 min).
 bench: $(STAMP)

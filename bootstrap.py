@@ -10,11 +10,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.envconfig import ClientConnectConfig
 from temporalio.runtime import Runtime
 
 from activities.store.tables import create_schema, make_engine
 from observability import sdk_runtime
 from settings import Settings
+from temporal_access import refusal
 from workflows.payload_codec import data_converter
 
 
@@ -43,6 +45,22 @@ def client_options(
     )
 
 
+def temporal_connection(settings: Settings) -> ClientConnectConfig:
+    """Where and how to connect, as the `temporal` CLI would: Temporal's standard client configuration (TLS, a
+    client certificate, an API key, gRPC metadata), with the address and namespace the settings resolved."""
+    return {
+        **settings.temporal_profile.to_client_connect_config(),
+        "target_host": settings.temporal_address,
+        "namespace": settings.temporal_namespace,
+    }
+
+
+def temporal_refusal(settings: Settings, error: BaseException) -> str | None:
+    """Why Temporal refused this process's credentials, when `error` says it did; None for any other failure."""
+    connection = temporal_connection(settings)
+    return refusal(error, settings.temporal_address, connection.get("api_key"), connection.get("tls"))
+
+
 async def temporal_client(
     settings: Settings,
     runtime: Runtime,
@@ -50,12 +68,13 @@ async def temporal_client(
     tracer: str = "pizzeria",
     lazy: bool = False,
 ) -> Client:
-    """A client of the Temporal at PIZZERIA_TEMPORAL_ADDRESS; lazy, it first connects when first used.
+    """A client of the Temporal the configuration names; lazy, it first connects when first used.
 
-    Not lazy, it raises RuntimeError while Temporal cannot be reached.
+    Not lazy, it raises RuntimeError while Temporal cannot be reached or refuses the credentials
+    (temporal_refusal tells which).
     """
     return await Client.connect(
-        settings.temporal_address, runtime=runtime, lazy=lazy, **client_options(settings, tracing, tracer)
+        **{**temporal_connection(settings), **client_options(settings, tracing, tracer)}, runtime=runtime, lazy=lazy
     )
 
 

@@ -3,6 +3,7 @@
 Only reading and checking: what the values wire up is built in bootstrap.py, logs and traces in observability.py.
 """
 
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from pydantic import (
     Field,
     HttpUrl,
     SecretStr,
+    SkipValidation,
     ValidationError,
     ValidatorFunctionWrapHandler,
     field_validator,
@@ -24,8 +26,10 @@ from pydantic_extra_types.currency_code import Currency
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from temporalio.envconfig import ClientConfigProfile
 
 from domain.text import phone_problem
+from temporal_access import address_origin, read_profile
 from workflows.payload_codec import parse_keys
 
 SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")  # alphanumeric sender id, where a country allows it
@@ -38,6 +42,13 @@ DEV_JWT_SECRET = "dev-only-secret-of-marios-pizzeria-change-me"
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name)
+
+
+def _host_and_port_problem(value: str) -> str | None:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536 or any(c.isspace() for c in host):
+        return f"must be host:port, e.g. localhost:7233, not {value!r}"
+    return None
 
 
 def _from_file(
@@ -59,8 +70,15 @@ def _from_file(
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PIZZERIA_", extra="ignore", frozen=True)
 
+    # Where Temporal is: PIZZERIA_TEMPORAL_ADDRESS / _NAMESPACE when set, else what Temporal's standard client
+    # configuration says (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, a TOML profile), else these defaults.
     temporal_address: str = Field("localhost:7233", min_length=1)
     temporal_namespace: str = Field("default", min_length=1)
+    # The rest of that configuration, as temporalio.envconfig read it and temporal_access.py checked it: TLS, the
+    # client certificate and key, an API key, gRPC metadata. bootstrap.py connects with it.
+    temporal_profile: SkipValidation[ClientConfigProfile] = Field(
+        default_factory=ClientConfigProfile, repr=False, exclude=True
+    )
     task_queue: str = Field("pizzeria-orders", min_length=1)
     database_url: str = Field("sqlite:///data/pizzeria.db", min_length=1)
     api_port: int = Field(8000, ge=1, le=65535)
@@ -112,14 +130,26 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _temporal_profile(cls, data: Any) -> Any:
+        # Read here, once, as the other variables are; a profile given outright (a test's) is taken as it is.
+        if not isinstance(data, dict) or "temporal_profile" in data:
+            return data
+        profile = read_profile(os.environ)
+        if profile.address and "temporal_address" not in data:
+            if problem := _host_and_port_problem(profile.address):
+                raise ValueError(f"{address_origin(os.environ)}: {problem}")
+            data = {**data, "temporal_address": profile.address}
+        if profile.namespace and "temporal_namespace" not in data:
+            data = {**data, "temporal_namespace": profile.namespace}
+        return {**data, "temporal_profile": profile}
+
     @field_validator("temporal_address", "worker_metrics_address")
     @classmethod
     def _host_and_port(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536 or any(c.isspace() for c in host):
-            raise ValueError(f"must be host:port, e.g. localhost:7233, not {value!r}")
+        if value is not None and (problem := _host_and_port_problem(value)):
+            raise ValueError(problem)
         return value
 
     @field_validator("stripe_api_base", "twilio_api_base", mode="wrap")

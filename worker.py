@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ from activities.texts.activities import TextActivities
 from activities.texts.console import ConsoleNotifier
 from activities.texts.port import Notifier
 from activities.texts.twilio import TwilioNotifier
-from bootstrap import open_database, temporal_client, temporal_runtime
+from bootstrap import open_database, temporal_client, temporal_refusal, temporal_runtime
 from observability import configure_logging, tracer_provider
 from settings import Settings, load_settings
 from workflows.order_workflow import OrderWorkflow
@@ -96,14 +97,20 @@ def _sealing(settings: Settings) -> str:
     return f"encrypted with key {next(iter(ring))!r}" if ring else "NOT encrypted (set PIZZERIA_ENCRYPTION_KEYS)"
 
 
+class TemporalRefused(Exception):
+    """Temporal turned the worker's credentials away: waiting would not help."""
+
+
 async def connect(
     settings: Settings, stop: asyncio.Event, sdk: Runtime, tracing: TracerProvider | None = None
 ) -> Client | None:
-    """Connect to Temporal, waiting for it to come up; None if told to stop first."""
+    """Connect to Temporal, waiting for it to come up; None if told to stop first, TemporalRefused if it refuses."""
     while not stop.is_set():
         try:
             return await temporal_client(settings, sdk, tracing, tracer=TRACER)
         except RuntimeError as err:  # the SDK's "Failed client connect"
+            if refused := temporal_refusal(settings, err):
+                raise TemporalRefused(refused) from None
             log.warning("Temporal at %s is not reachable yet (%s); retrying", settings.temporal_address, err)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), RECONNECT_SECONDS)
@@ -142,7 +149,19 @@ async def serve(settings: Settings, interceptors: Sequence[Interceptor] = ()) ->
     log.info("worker stopped")
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """`python worker.py`: the settings read (a bad one stops it with one line), the logs set up, then serve."""
     process_settings = load_settings()
     configure_logging(process_settings)
-    asyncio.run(serve(process_settings))
+    try:
+        asyncio.run(serve(process_settings))
+    except TemporalRefused as refused:
+        log.critical("%s; stopping", refused)
+        logging.shutdown()
+        # At once: a process that exits right after a call into the SDK can abort in its teardown
+        # (temporalio/sdk-python#300), and the exit status must say the refusal, not a crash.
+        os._exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -12,13 +12,15 @@ from typing import Any, TypeVar
 
 from temporalio.service import ServiceClient
 
+from temporal_access import refusal
+
 REACHABILITY_CHECK_AFTER_SECONDS = 1.0
 HEALTH_CHECK_TIMEOUT = timedelta(seconds=3)  # generous: a busy server that is there must not look down
 T = TypeVar("T")
 
 
 class TemporalDown(Exception):
-    """Temporal does not answer its health check, or says it is not serving."""
+    """Temporal does not answer its health check, says it is not serving, or refuses this client's credentials."""
 
 
 class Reachability:
@@ -42,12 +44,14 @@ class Reachability:
                 answer.add_done_callback(_consume)
 
     async def check(self, timeout: timedelta = HEALTH_CHECK_TIMEOUT) -> str:
-        """Where Temporal answers; TemporalDown when it does not."""
-        where = f"Temporal at {self._service.config.target_host}"
+        """Where Temporal answers; TemporalDown when it does not, saying so when it refused the credentials."""
+        config = self._service.config
+        where = f"Temporal at {config.target_host}"
         try:
             serving = await self._service.check_health(timeout=timeout)
         except Exception as err:  # whatever the SDK raises: the lazy client's RuntimeError when it never connected
-            raise TemporalDown(f"{where} is unreachable: {err}") from None
+            refused = refusal(err, config.target_host, config.api_key, config.tls)
+            raise TemporalDown(refused or f"{where} is unreachable: {err}") from None
         if not serving:
             raise TemporalDown(f"{where} is not serving")
         return self._service.config.target_host

@@ -29,11 +29,18 @@ from bootstrap import client_options
 from settings import Settings
 from tests.peers import StripePeer, TwilioPeer
 from tools.bench import ORDER_BODY
-from tools.stack import BIN, DEV_SERVER_TUNING
+from tools.stack import BIN, DEV_SERVER_TUNING, local_temporal_env
 from tools.supervisor import free_port
 from worker import TRACER, build_worker
 from workflows.order_contract import SEARCH_ATTRIBUTES
 from workflows.payload_codec import new_key_entry
+
+# The tests' Temporal servers are local and unsecured: Temporal's client configuration of a developer's shell (or
+# of ~/.config/temporalio/temporal.toml) must reach neither this process nor those it starts.
+_LOCAL_ENV = local_temporal_env(os.environ)
+for _name in set(os.environ) - set(_LOCAL_ENV):
+    del os.environ[_name]
+os.environ.update(_LOCAL_ENV)
 
 # Tests run with payloads encrypted, as `make run` and production do.
 ENCRYPTION_KEYS = new_key_entry("tests-newest") + "," + new_key_entry("tests-older")

@@ -9,7 +9,7 @@ import secrets
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tools.supervisor import Children, answers, free_port, wait_for, wait_until
@@ -38,6 +38,14 @@ SEARCH_ATTRIBUTE_FLAGS = [
 ]
 
 
+def local_temporal_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` for a process that talks to a local, unsecured dev server: without Temporal's client configuration
+    of the developer's shell (TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, ...) and with an empty config file
+    in place of ~/.config/temporalio/temporal.toml, so that none of it reaches the dev server."""
+    kept = {name: value for name, value in environ.items() if not name.startswith("TEMPORAL_")}
+    return {**kept, "TEMPORAL_CONFIG_FILE": os.devnull}
+
+
 class DevServer:
     """A Temporal dev server as `make run` starts it (tuning, search attributes, a SQLite file), on ports
     of its own: stopped, it starts again on the same file and ports, as after a restart by ops."""
@@ -60,13 +68,15 @@ class DevServer:
                 "--db-filename", str(self.db_file), *SEARCH_ATTRIBUTE_FLAGS, *DEV_SERVER_TUNING,
                 "--log-level", "warn",
             ],
+            local_temporal_env(os.environ),
         )  # fmt: skip
         return self.serving
 
     def serving(self) -> bool:
         self.children.check(self.name)
         health = [str(BIN / "temporal"), "operator", "cluster", "health", "--address", self.address]
-        return subprocess.run(health, capture_output=True, timeout=10).returncode == 0
+        done = subprocess.run(health, capture_output=True, timeout=10, env=local_temporal_env(os.environ))
+        return done.returncode == 0
 
     def start(self) -> None:
         """Start it and wait until it serves."""
@@ -78,13 +88,27 @@ class DevServer:
 
 
 def pizzeria_env(
-    temporal_address: str, database_url: str, jwt_secret: str, encryption_keys: str, queue: str, **variables: str
+    temporal_address: str | None,
+    database_url: str,
+    jwt_secret: str,
+    encryption_keys: str,
+    queue: str,
+    **variables: str,
 ) -> dict[str, str]:
-    """This process's environment for a worker and an API of their own: a task queue `queue-<uuid>` that
-    nobody else polls, payloads encrypted as in production; `variables` added last."""
+    """This process's environment for a worker and an API of their own on the dev server at `temporal_address`: a
+    task queue `queue-<uuid>` that nobody else polls, payloads encrypted as in production; `variables` added last.
+
+    The shell's TEMPORAL_* are left out. With `temporal_address` None, the TEMPORAL_* among `variables` say where
+    Temporal is and how to reach it (TLS, a client certificate, an API key, a profile).
+    """
+    env = local_temporal_env(os.environ)
+    if temporal_address:
+        env["PIZZERIA_TEMPORAL_ADDRESS"] = temporal_address
+    else:  # nor the overrides of the shell (or the Makefile): Temporal's own variables alone say where to go
+        env.pop("PIZZERIA_TEMPORAL_ADDRESS", None)
+        env.pop("PIZZERIA_TEMPORAL_NAMESPACE", None)
     return {
-        **os.environ,
-        "PIZZERIA_TEMPORAL_ADDRESS": temporal_address,
+        **env,
         "PIZZERIA_TASK_QUEUE": f"{queue}-{uuid.uuid4()}",
         "PIZZERIA_DATABASE_URL": database_url,
         "PIZZERIA_JWT_SECRET": jwt_secret,
@@ -97,10 +121,15 @@ def pizzeria_env(
 
 class Pizzeria:
     """`python worker.py` and `uvicorn api.app:app` as children, configured only through `env`; the worker
-    can be killed and started again (also as another module built like worker.py)."""
+    can be killed and started again (also as another module built like worker.py).
 
-    def __init__(self, children: Children, env: dict[str, str]) -> None:
+    Several Pizzerias given one `env` are several workers and APIs on one task queue and database, as a
+    shop scaled out runs them; each names its children apart by `suffix` ("worker-2", "api-2").
+    """
+
+    def __init__(self, children: Children, env: dict[str, str], suffix: str = "") -> None:
         self.children, self.env = children, env
+        self.worker_name, self.api_name = f"worker{suffix}", f"api{suffix}"
         self.base_url = f"http://127.0.0.1:{free_port()}"
 
     @property
@@ -109,20 +138,22 @@ class Pizzeria:
 
     @property
     def worker(self) -> subprocess.Popen | None:
-        return self.children.latest("worker")
+        return self.children.latest(self.worker_name)
 
     @property
     def api(self) -> subprocess.Popen | None:
-        return self.children.latest("api")
+        return self.children.latest(self.api_name)
 
     def launch_worker(self, module: str | None = None) -> Callable[[], bool]:
         """Start `python worker.py` (or `python -m module`); a probe for whether it has polled since."""
-        log = self.children.log("worker")
+        log = self.children.log(self.worker_name)
         polled_before = log.read_text(errors="replace").count("worker polling") if log.exists() else 0
-        self.children.start("worker", [sys.executable, *(["-m", module] if module else ["worker.py"])], self.env)
+        self.children.start(
+            self.worker_name, [sys.executable, *(["-m", module] if module else ["worker.py"])], self.env
+        )
 
         def polling() -> bool:
-            self.children.check("worker")
+            self.children.check(self.worker_name)
             return log.read_text(errors="replace").count("worker polling") > polled_before
 
         return polling
@@ -135,13 +166,13 @@ class Pizzeria:
         """Start the API; a probe for whether its /healthz answers 200."""
         port = self.base_url.rpartition(":")[2]
         self.children.start(
-            "api",
+            self.api_name,
             [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", port, *uvicorn_flags],
             self.env,
         )
 
         def answering() -> bool:
-            self.children.check("api")
+            self.children.check(self.api_name)
             return answers(f"{self.base_url}/healthz")
 
         return answering
@@ -150,10 +181,17 @@ class Pizzeria:
         wait_for(self.launch_api(*uvicorn_flags), "the API to answer")
 
     def kill_worker(self) -> None:
-        self.children.kill("worker")
+        self.children.kill(self.worker_name)
+
+    def kill_api(self) -> None:
+        self.children.kill(self.api_name)
+
+    def stop_worker(self) -> None:
+        """SIGTERM to the worker, as a deploy stops it: it finishes the tasks in hand first."""
+        self.children.stop(self.worker_name)
 
     def stop(self) -> None:
-        self.children.stop("api", "worker")
+        self.children.stop(self.api_name, self.worker_name)
 
 
 async def start_stack(children: Children, queue: str, jwt_secret: str, keys: str, **variables: str) -> Pizzeria:

@@ -72,6 +72,9 @@ def test_make_run_serves_the_api_and_the_temporal_ui_and_ctrl_c_stops_all_three(
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIZZERIA_")}
     env.update({f"PIZZERIA_{name}_PORT": str(port) for name, port in ports.items()})
     env["PIZZERIA_DATABASE_URL"] = f"sqlite:///{tmp_path}/pizzeria.db"
+    # A developer's secured Temporal in the shell does not reach the dev server of make run, which speaks no TLS.
+    env.update(TEMPORAL_ADDRESS="pizzeria.a1b2c.tmprl.cloud:7233", TEMPORAL_API_KEY="a-developer-s-own-key")
+    env.update(TEMPORAL_TLS_CLIENT_CERT_PATH="/no/such/client.pem", TEMPORAL_PROFILE="cloud")
     output = open(tmp_path / "make-run.log", "w+")  # noqa: SIM115 - make writes to it until it stops
     make = subprocess.Popen(
         ["make", "run", f"DATA={tmp_path}"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,

@@ -23,7 +23,10 @@ async def story(client: Client, order_id: str) -> list[str]:
     async for event in client.get_workflow_handle(workflow_id(order_id)).fetch_history_events():
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             steps.append(event.activity_task_scheduled_event_attributes.activity_type.name)
-        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+        elif (
+            event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            and event.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        ):  # a patch's marker is no step of the order
             details = event.marker_recorded_event_attributes.details["data"].payloads[0].data
             steps.append(json.loads(details)["activity_type"])
     return steps

@@ -1,10 +1,13 @@
 """Load test with reconciliation: many orders through the API at once, then the books must balance.
 
     .venv/bin/python -m tests.load.reconcile --orders 300 --concurrency 30 [--out load.json]
+    .venv/bin/python -m tests.load.reconcile --orders 200 --workers 2 --apis 2 --kill-after 100
 
-It starts its own Temporal dev server, one `python worker.py` and one `uvicorn api.app:app` (as the
-benchmark does, through tools/stack.py), with card payments going through the Stripe
-adapter to localstripe (the peer of tests/peers). Every order follows a plan: completed by the
+It starts its own Temporal dev server, `python worker.py` and `uvicorn api.app:app` (one of each, or as
+many as asked, all on one task queue and one database; through tools/stack.py, as the benchmark does),
+with card payments going through the Stripe adapter to localstripe (the peer of tests/peers). The
+orders are shared out between the APIs. With --kill-after, once that many orders have ended, one worker
+and one API get SIGKILL while the others carry on. Every order follows a plan: completed by the
 kitchen; cancelled while being placed, once confirmed or while preparing; declined; paid by card or
 in cash. Once all have ended, the plan is held against what the outside world keeps: each workflow in
 Temporal, the charges and refunds at the payment provider, the rows in the database and the revenue
@@ -41,7 +44,7 @@ from api.auth import mint_token
 from tests.conftest import ORDER_ID_SECRET, order_body, order_id_for
 from tests.peers import STRIPE_KEY
 from tools.loadgen import Answer, CpuMeter, Http, closed_loop, summary
-from tools.stack import start_stack
+from tools.stack import DevServer, Pizzeria, pizzeria_env
 from tools.supervisor import Children, answers, free_port, publish, run_then_leave, say, supervised, wait_until
 from workflows.order_contract import ORDER_STATUS, UPDATE_CANCEL_ORDER, workflow_id
 from workflows.payload_codec import new_key_entry
@@ -55,7 +58,8 @@ DELIVERY_FEE = Decimal("2.99")
 ORDER_SECONDS = 120.0  # one order's whole script, 503s repeated included
 CLOSE_SECONDS = 180.0  # for every workflow to close once the last answer came
 SAMPLES = 15
-PLACE, CANCEL, MOVE, HELD = "POST /api/orders", "POST cancel", "PUT status", ", charge held"
+PLACE, CANCEL, MOVE, READ, HELD = "POST /api/orders", "POST cancel", "PUT status", "GET order", ", charge held"
+UNREACHABLE = "no connection"  # the answer counted for a request whose API could not be reached
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class PlannedOrder:
     problems: list[str] = field(default_factory=list)
     history: list[str] = field(default_factory=list)
     ran: bool = False  # its script came to an end, as planned or not (the run's time may run out first)
+    api: int = 0  # the API its customer talks to, counted round the run's APIs
 
     @property
     def id(self) -> str:
@@ -174,7 +179,8 @@ def plan(count: int, menu: dict, run: str, seed: int) -> list[PlannedOrder]:
         )
         if scenario.payment == "cash":
             del body["payment_token"]
-        orders.append(PlannedOrder(i, f"load-{run}-{i}", scenario, body, price(menu, lines, delivery), i % 5 == 0))
+        total = price(menu, lines, delivery)
+        orders.append(PlannedOrder(i, f"load-{run}-{i}", scenario, body, total, repeat=i % 5 == 0, api=i))
     return orders
 
 
@@ -191,14 +197,26 @@ def statuses(order: dict) -> list[str]:
 
 
 class Customers:
-    """Places, cancels and moves the planned orders through the API, as customers and the kitchen would."""
+    """Places, cancels and moves the planned orders through the APIs, as customers and the kitchen would.
 
-    def __init__(self, http: Http, peer: Http, temporal: Client, jwt_secret: str) -> None:
-        self.http, self.peer, self.temporal = http, peer, temporal
+    Each order's requests go to its own API. A request that gets 503, or whose API cannot be reached
+    (killed, with the request perhaps carried out), is sent again as it was, with the same
+    Idempotency-Key where it has one. An API that could not be reached is taken out of the rotation
+    while another is left, as a load balancer does: the request, and every later one of its orders, go
+    to the next. Repeated, an answer may be that of the attempt that went through first: a placement
+    answers 200 or 201, a kitchen step or cancel that finds itself done answers 409, and then the order
+    is read to see it in the planned status.
+    """
+
+    def __init__(self, apis: list[Http], peer: Http, temporal: Client, jwt_secret: str) -> None:
+        self.apis, self.peer, self.temporal = apis, peer, temporal
         self.kitchen = {"Authorization": f"Bearer {mint_token(jwt_secret, 'luigi', ['kitchen'], 6 * 3600)}"}
         # The orders whose charge is held at the provider are timed apart: they wait for it.
-        self.ms: dict[str, list[float]] = {what: [] for what in (PLACE, CANCEL, MOVE, PLACE + HELD, CANCEL + HELD)}
+        timed = (PLACE, CANCEL, MOVE, READ, PLACE + HELD, CANCEL + HELD)
+        self.ms: dict[str, list[float]] = {what: [] for what in timed}
         self.answers: Counter[str] = Counter()
+        self.answered_by: Counter[int] = Counter()  # answers from each API, by its place in `apis`
+        self.out: set[int] = set()  # the APIs taken out of the rotation
 
     async def run(self, order: PlannedOrder) -> None:
         """The order's script; what differs from the plan is kept in `order.problems`."""
@@ -222,18 +240,43 @@ class Customers:
             order.problems.append(f"{type(err).__name__}: {err}")
         order.ran = True
 
-    async def _post(self, what: str, path: str, body: object, key: str) -> tuple[Answer, bool]:
-        """POST with an Idempotency-Key, repeated while the API answers 503 (the contract says it is safe)."""
+    async def _send(
+        self, order: PlannedOrder, what: str, method: str, path: str, body: object = None, key: str | None = None
+    ) -> tuple[Answer, bool]:
+        """The request through the order's API, sent again while the API answers 503 (the contract says
+        it is safe) or cannot be reached (then through the next API in the rotation); True with the answer
+        when repeated. ConnectionError when the last API in the rotation cannot be reached."""
+        headers = {**(self.kitchen if method == "PUT" else {}), **({"Idempotency-Key": key} if key else {})}
         repeated = False
         while True:
             started = time.perf_counter()
-            answer = await self.http.post(path, json=body, headers={"Idempotency-Key": key})
+            api = self._api_of(order)
+            try:
+                answer = await self.apis[api].request(method, path, body, headers)
+            except ConnectionError:
+                self.answers[f"{what} {UNREACHABLE}"] += 1
+                if api not in self.out:  # else another request has just taken it out
+                    if len(self.out) + 1 >= len(self.apis):
+                        raise
+                    self.out.add(api)
+                repeated = True
+                continue
             self.ms[what].append((time.perf_counter() - started) * 1000)
             self.answers[f"{what} {answer.status_code}"] += 1
+            self.answered_by[api] += 1
             if answer.status_code != 503:
                 return answer, repeated
             repeated = True
             await asyncio.sleep(0.5)
+
+    def _api_of(self, order: PlannedOrder) -> int:
+        """The order's own API, or the next one after it still in the rotation."""
+        turns = (order.api + turn for turn in range(len(self.apis)))
+        return next(api % len(self.apis) for api in turns if api % len(self.apis) not in self.out)
+
+    async def _read(self, order: PlannedOrder) -> Answer:
+        answer, _ = await self._send(order, READ, "GET", f"/api/orders/{order.id}")
+        return answer
 
     def _expect(self, order: PlannedOrder, what: str, answer: Answer, codes: tuple[int, ...], status: str) -> dict:
         """The answer's body when its code and the order's status are as planned; else off plan."""
@@ -246,33 +289,33 @@ class Customers:
         return body
 
     async def _place(self, order: PlannedOrder) -> dict:
-        answer, repeated = await self._post(PLACE, "/api/orders", order.body, order.key)
+        answer, repeated = await self._send(order, PLACE, "POST", "/api/orders", order.body, order.key)
         if order.scenario.declined:
             problem = self._expect(order, PLACE, answer, (402,), "")
             if problem.get("decline_code") != "card_declined":
                 raise order.off(f"declined with {problem.get('decline_code')!r}, not 'card_declined'")
-            stored = await self.http.get(f"/api/orders/{order.id}")
-            return self._expect(order, "GET the declined order", stored, (200,), "rejected")
-        # Repeated after a 503, the answer is 200 if the attempt that met it had reached Temporal, else 201.
+            return self._expect(order, "GET the declined order", await self._read(order), (200,), "rejected")
+        # Repeated, the answer is 200 if an earlier attempt had reached Temporal, else 201.
         placed = self._expect(order, PLACE, answer, (200, 201) if repeated else (201,), "confirmed")
         if Decimal(placed["total"]) != order.total:
             order.problems.append(f"total {placed['total']}, the menu's prices make {order.total}")
         return placed
 
     async def _move(self, order: PlannedOrder, step: str) -> dict:
-        started = time.perf_counter()
-        answer = await self.http.put(f"/api/kitchen/orders/{order.id}/status", {"status": step}, self.kitchen)
-        self.ms[MOVE].append((time.perf_counter() - started) * 1000)
-        self.answers[f"{MOVE} {answer.status_code}"] += 1
+        path = f"/api/kitchen/orders/{order.id}/status"
+        answer, repeated = await self._send(order, MOVE, "PUT", path, {"status": step})
+        if repeated and answer.status_code == 409:
+            # The repeat finds the order already moved on by the attempt it repeats ("not allowed"): look.
+            answer = await self._read(order)
         return self._expect(order, f"PUT {step}", answer, (200,), step)
 
     async def _cancel(self, order: PlannedOrder) -> dict:
         path = f"/api/orders/{order.id}/cancel"
         what = CANCEL + (HELD if order.scenario.cancel_in == "received" else "")
-        answer, repeated = await self._post(what, path, {"reason": "load test"}, f"{order.key}-cancel")
+        answer, repeated = await self._send(order, what, "POST", path, {"reason": "load test"}, f"{order.key}-cancel")
         if repeated and answer.status_code == 409:
-            # Repeated after a 503, the cancel finds its order cancelled and closed ("cannot be cancelled"): look.
-            answer = await self.http.get(f"/api/orders/{order.id}")
+            # The repeat finds its order cancelled and closed ("cannot be cancelled"): look.
+            answer = await self._read(order)
         cancelled = self._expect(order, CANCEL, answer, (200,), "cancelled")
         if bool(cancelled["payment"]["refund_id"]) != order.scenario.charged:
             raise order.off(f"cancelled with refund_id {cancelled['payment']['refund_id']!r}")
@@ -315,12 +358,12 @@ class Customers:
     async def _place_while_cancelled(self, order: PlannedOrder) -> dict | None:
         """The placement of an order cancelled meanwhile: it answers with the order cancelled."""
         with contextlib.suppress(OffPlan):
-            answer, repeated = await self._post(PLACE + HELD, "/api/orders", order.body, order.key)
+            answer, repeated = await self._send(order, PLACE + HELD, "POST", "/api/orders", order.body, order.key)
             return self._expect(order, PLACE, answer, (200, 201) if repeated else (201,), "cancelled")
         return None
 
     async def _repeat(self, order: PlannedOrder) -> None:
-        answer, _ = await self._post(PLACE, "/api/orders", order.body, order.key)
+        answer, _ = await self._send(order, PLACE, "POST", "/api/orders", order.body, order.key)
         if order.scenario.declined:
             self._expect(order, "POST again", answer, (402,), "")
         else:
@@ -499,31 +542,73 @@ async def start_stripe_peer(children: Children) -> str:
     return base_url
 
 
+async def start_shops(children: Children, args: argparse.Namespace, **variables: str) -> list[Pizzeria]:
+    """A dev server, then `args.workers` workers and `args.apis` APIs (quiet but for warnings) on one task
+    queue and one database (`args.database_url`, or a SQLite file in the children's folder)."""
+    server = DevServer(children, children.logs / "temporal.db")
+    await wait_until(server.launch(), f"the Temporal dev server at {server.address}")
+    database = args.database_url or f"sqlite:///{children.logs / 'pizzeria.db'}"
+    env = pizzeria_env(server.address, database, JWT_SECRET, new_key_entry("load"), "load-orders", **variables)
+    shops = [Pizzeria(children, env, f"-{n}" if n > 1 else "") for n in range(1, max(args.workers, args.apis) + 1)]
+    for shop in shops[: args.workers]:
+        await wait_until(shop.launch_worker(), f"{shop.worker_name} to poll")
+    for shop in shops[: args.apis]:
+        await wait_until(shop.launch_api("--log-level", "warning"), f"the /healthz of {shop.api_name}")
+    return shops
+
+
+async def kill_midway(orders: list[PlannedOrder], shops: list[Pizzeria], args: argparse.Namespace) -> dict:
+    """Once `args.kill_after` orders have ended, SIGKILL to the last worker and the last API, orders in flight."""
+    started = time.perf_counter()
+
+    def ended() -> int:
+        return sum(order.ran for order in orders)
+
+    await wait_until(lambda: ended() >= args.kill_after, f"{args.kill_after} orders to end", ORDER_SECONDS * 2)
+    worker, api = shops[args.workers - 1], shops[args.apis - 1]
+    worker.kill_worker()
+    api.kill_api()
+    say(f"SIGKILL to {worker.worker_name} and {api.api_name} after {ended()} orders")
+    at = round(time.perf_counter() - started, 2)
+    return {"killed": [worker.worker_name, api.api_name], "after_orders": ended(), "at_s": at}
+
+
+def texts_by_worker(children: Children, shops: list[Pizzeria], workers: int) -> dict[str, int]:
+    """How many texts each worker sent (the console notifier's log lines): work each of them did."""
+    logs = {shop.worker_name: children.log(shop.worker_name) for shop in shops[:workers]}
+    return {name: log.read_text(errors="replace").count("SMS to ") for name, log in logs.items()}
+
+
 async def load(args: argparse.Namespace, children: Children) -> dict:
-    """Start everything in the children's folder, drive the planned orders, and reconcile."""
+    """Start everything in the children's folder, drive the planned orders (killing midway if asked), and reconcile."""
     run = uuid.uuid4().hex[:8]
-    say(f"[{run}] starting Temporal, localstripe, the worker and the API in {children.logs}")
+    say(f"[{run}] starting Temporal, localstripe, {args.workers} worker(s) and {args.apis} API(s) in {children.logs}")
     loadavg_before = [round(v, 2) for v in os.getloadavg()]
     setup_started = time.perf_counter()
     peer_url = await start_stripe_peer(children)
     stripe = {"PIZZERIA_PAYMENTS": "stripe", "STRIPE_API_KEY": STRIPE_KEY, "PIZZERIA_STRIPE_API_BASE": peer_url}
     # Order ids of keys are worked out here as the API works them out.
-    ids = {"PIZZERIA_ORDER_ID_SECRET": ORDER_ID_SECRET}
-    shop = await start_stack(children, "load-orders", JWT_SECRET, new_key_entry("load"), **stripe, **ids)
-    client = await Client.connect(shop.env["PIZZERIA_TEMPORAL_ADDRESS"])
+    shops = await start_shops(children, args, **stripe, PIZZERIA_ORDER_ID_SECRET=ORDER_ID_SECRET)
+    env = shops[0].env
+    client = await Client.connect(env["PIZZERIA_TEMPORAL_ADDRESS"])
     setup = time.perf_counter() - setup_started
-    http, peer = Http(shop.base_url), Http(peer_url)
+    apis, peer = [Http(shop.base_url) for shop in shops[: args.apis]], Http(peer_url)
+    http = apis[0]  # never killed: the books are read through it
     manager = {"Authorization": f"Bearer {mint_token(JWT_SECRET, 'mario', ['manager'], 3600)}"}
     try:
         orders = plan(args.orders, (await http.get("/api/menu")).json(), run, args.seed)
-        customers = Customers(http, peer, client, JWT_SECRET)
+        customers = Customers(apis, peer, client, JWT_SECRET)
         cpu = CpuMeter(children.pids() | {"load": os.getpid()})
         first_day = datetime.now(UTC).date()
         say(f"driving {len(orders)} orders, {args.concurrency} at a time")
         started = time.perf_counter()
+        killing = asyncio.create_task(kill_midway(orders, shops, args)) if args.kill_after else None
         answered = await closed_loop(
             len(orders), args.concurrency, lambda i: customers.run(orders[i]), 120 + len(orders) * 0.5
         )
+        if killing and not killing.done():  # the orders ended (or the run's time ran out) before the kill
+            killing.cancel()
+        kill = await killing if killing and not killing.cancelled() else None
         workflows = await close_of_workflows(client, orders)
         wall = time.perf_counter() - started
         cpu_s = cpu.read()
@@ -532,13 +617,15 @@ async def load(args: argparse.Namespace, children: Children) -> dict:
         revenue = [await revenue_on(http, day, manager) for day in days]
         intents = await provider_list(peer, "payment_intents")
         refunds = await provider_list(peer, "refunds")
-        rows = await asyncio.to_thread(stored_rows, shop.env["PIZZERIA_DATABASE_URL"])
+        rows = await asyncio.to_thread(stored_rows, env["PIZZERIA_DATABASE_URL"])
     finally:
-        await http.close()
+        for api in apis:
+            await api.close()
         await peer.close()
     lines = reconcile(orders, workflows, intents, refunds, rows, revenue)
+    config = {"orders": len(orders), "concurrency": args.concurrency, "seed": args.seed}
     return {
-        "config": {"orders": len(orders), "concurrency": args.concurrency, "seed": args.seed},
+        "config": config | {"workers": args.workers, "apis": args.apis, "kill_after": args.kill_after},
         "mix": dict(Counter(o.scenario.name for o in orders)),
         "lines": lines,
         "reconciled": all(line["ok"] for line in lines),
@@ -549,6 +636,9 @@ async def load(args: argparse.Namespace, children: Children) -> dict:
             "orders_per_s": round(len(orders) / wall, 2),
             "latency_ms": {what: summary(ms) for what, ms in customers.ms.items()},
             "answers": dict(sorted(customers.answers.items())),
+            "answers_by_api": {shop.api_name: customers.answered_by[i] for i, shop in enumerate(shops[: args.apis])},
+            "texts_by_worker": texts_by_worker(children, shops, args.workers),
+            "kill": kill,
             "cpu_s": cpu_s,
         },
         "machine": {
@@ -573,6 +663,8 @@ def table(result: dict) -> str:
     config, figures, machine = result["config"], result["figures"], result["machine"]
     width = max(len(line["what"]) for line in result["lines"]) + 2
     title = f"reconciliation: {config['orders']} orders, {config['concurrency']} at a time"
+    if (config["workers"], config["apis"]) != (1, 1):
+        title += f", {config['workers']} workers, {config['apis']} APIs"
     out = [f"{title:<{width}}{'expected':>12}  {'found':>12}"]
     for line in result["lines"]:
         verdict = "OK" if line["ok"] else "MISMATCH"
@@ -589,8 +681,15 @@ def table(result: dict) -> str:
             out.append(f"{what + ' ms':<36} p50 {ms['p50']:>7.1f}  p95 {ms['p95']:>7.1f}  p99 {ms['p99']:>7.1f}  "
                        f"max {ms['max']:>7.1f}  (n={ms['n']})")  # fmt: skip
     out.append(f"answers: {', '.join(f'{k}: {v}' for k, v in figures['answers'].items())}")
+    if kill := figures["kill"]:
+        out.append(
+            f"SIGKILL to {' and '.join(kill['killed'])} at {kill['at_s']:.1f} s, {kill['after_orders']} orders ended"
+        )
+    out.append(f"answers by {', '.join(f'{name} {n}' for name, n in figures['answers_by_api'].items())}")
+    out.append(f"texts sent by {', '.join(f'{name} {n}' for name, n in figures['texts_by_worker'].items())}")
     cpu = figures["cpu_s"]
-    ours = ", ".join(f"{name} {cpu.get(name, 0):.1f}" for name in ("temporal", "worker", "api", "stripe", "load"))
+    machine_wide = ("machine_busy", "others", "machine_capacity")
+    ours = ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items() if name not in machine_wide)
     others, capacity = cpu.get("others", 0), cpu.get("machine_capacity", 0)
     out.append(f"CPU s: {ours}; the rest of the machine {others:.1f} (of {capacity:.1f} available)")
     out.append(f"machine: {machine['cpus']} CPUs, load average before {machine['loadavg_before']}, "
@@ -609,9 +708,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="for the mix's order and the orders' pizzas")
     parser.add_argument("--out", type=Path, help="write the result as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (databases and logs)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes, on one task queue")
+    parser.add_argument("--apis", type=int, default=1, help="API processes; the orders are shared out between them")
+    parser.add_argument(
+        "--kill-after", type=int, metavar="N", help="SIGKILL to one worker and one API once N orders have ended"
+    )
+    parser.add_argument("--database-url", help="the shop's database (default: a new SQLite file)")
     args = parser.parse_args()
     if args.orders < len(CYCLE) or args.concurrency < 1:
         parser.error(f"--orders must be at least {len(CYCLE)} (one of each kind), --concurrency positive")
+    if args.workers < 1 or args.apis < 1:
+        parser.error("--workers and --apis must be at least 1")
+    if args.kill_after is not None and not (args.workers > 1 and args.apis > 1 and 0 < args.kill_after < args.orders):
+        parser.error(
+            "--kill-after needs --workers and --apis of at least 2 (one of each lives on), and 0 < N < --orders"
+        )
     return args
 
 
