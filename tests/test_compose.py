@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import create_engine, inspect, make_url, text
 from sqlalchemy.exc import ProgrammingError
-from temporalio.envconfig import ClientConfigProfile
 
+from bootstrap import temporal_connection
 from settings import load_settings
 from tests.compose_file import (
     COMPOSE_FILE,
@@ -234,12 +234,13 @@ def test_each_process_gets_every_setting_it_needs_in_production(process, service
         assert database.scheme.startswith("postgresql") and database.hostname in services, (
             f"{name}'s database {database.hostname} is no PostgreSQL service of the file"
         )
-        temporal = ClientConfigProfile.load(override_env_vars=service["environment"]).to_client_connect_config()
+        temporal = temporal_connection(settings)
         host = str(temporal.get("target_host", "")).rpartition(":")[0]
         assert host in services, f"{name} reaches Temporal at {host!r}, no service of the file"
+        assert not temporal.get("tls"), f"{name} would speak TLS to the stack's Temporal, which speaks none"
         setup = services["temporal-setup"]["environment"]
-        assert service["environment"]["TEMPORAL_NAMESPACE"] == setup["TEMPORAL_NAMESPACE"], (
-            f"{name} uses a namespace temporal-setup does not make"
+        assert temporal.get("namespace") == setup["TEMPORAL_NAMESPACE"], (
+            f"{name} uses the namespace {temporal.get('namespace')!r}, which temporal-setup does not make"
         )
         if process == "worker":
             assert settings.worker_metrics_address, f"{name} serves no metrics"
