@@ -25,7 +25,7 @@ TEMPORAL_TUNING := \
 SEARCH_ATTRIBUTES := --search-attribute OrderStatus=Keyword --search-attribute OrderTotal=Double \
 	--search-attribute Fulfilment=Keyword --search-attribute PaymentMethod=Keyword
 
-.PHONY: install run test postgresql chromium bench soak lint token clean
+.PHONY: install run migrate test postgresql chromium bench soak lint token clean
 
 install: $(STAMP)
 
@@ -39,7 +39,7 @@ $(STAMP): pyproject.toml
 # worker started by hand finds it too; PIZZERIA_ENCRYPTION_KEYS overrides it). The UI decodes them through
 # the API's codec endpoint, which here serves callers on loopback without a token. Order ids of Idempotency-Keys
 # are keyed with a secret made there too ($(DATA)/order-id.secret; PIZZERIA_ORDER_ID_SECRET overrides it).
-run: $(STAMP)
+run: $(STAMP) migrate
 	@mkdir -p $(DATA)
 	@[ -s $(DATA)/encryption.keys ] || (umask 077; $(BIN)/python -m workflows.payload_codec dev-$$(date +%Y%m%d) > $(DATA)/encryption.keys)
 	@[ -s $(DATA)/order-id.secret ] || (umask 077; $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $(DATA)/order-id.secret)
@@ -78,6 +78,11 @@ run: $(STAMP)
 	echo "  Ctrl-C stops everything."; \
 	echo ""; \
 	wait
+
+# The database at PIZZERIA_DATABASE_URL (default data/pizzeria.db) brought to the code's schema; the worker and
+# the API refuse to start on one that is behind.
+migrate: $(STAMP)
+	$(BIN)/alembic upgrade head
 
 test: $(STAMP) postgresql chromium
 	$(BIN)/ruff check .

@@ -45,8 +45,8 @@ async def test_a_lazy_client_is_made_while_temporal_is_still_away():
         await temporal_client(settings, temporal_runtime(settings))
 
 
-def test_the_database_comes_with_its_tables_and_the_seed_menu(tmp_path):
-    engine = open_database(Settings(database_url=f"sqlite:///{tmp_path}/fresh/pizzeria.db"))
+def test_a_migrated_database_opens_with_its_tables_and_the_seed_menu(database_url):
+    engine = open_database(Settings(database_url=database_url))
     try:
         assert inspect(engine).get_table_names()
         assert set(MenuStore(engine).load().pizzas) == {p.name for p in SEED_PIZZAS}

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from activities.store.schema import migrate
 from tools.supervisor import Children, answers, free_port, wait_for, wait_until
 from workflows.order_contract import SEARCH_ATTRIBUTES
 
@@ -97,9 +98,13 @@ def pizzeria_env(
 
 class Pizzeria:
     """`python worker.py` and `uvicorn api.app:app` as children, configured only through `env`; the worker
-    can be killed and started again (also as another module built like worker.py)."""
+    can be killed and started again (also as another module built like worker.py).
+
+    Its database (PIZZERIA_DATABASE_URL) is migrated first, as `make run` does: the processes make no tables.
+    """
 
     def __init__(self, children: Children, env: dict[str, str]) -> None:
+        migrate(env["PIZZERIA_DATABASE_URL"])
         self.children, self.env = children, env
         self.base_url = f"http://127.0.0.1:{free_port()}"
 
@@ -156,11 +161,14 @@ class Pizzeria:
         self.children.stop("api", "worker")
 
 
-async def start_stack(children: Children, queue: str, jwt_secret: str, keys: str, **variables: str) -> Pizzeria:
-    """A dev server, then a worker, then the API (quiet but for warnings), files in the children's folder."""
+async def start_stack(
+    children: Children, queue: str, jwt_secret: str, keys: str, database: str | None = None, **variables: str
+) -> Pizzeria:
+    """A dev server, then a worker, then the API (quiet but for warnings), files in the children's folder; the
+    shop's database is a SQLite file there unless `database` names another."""
     server = DevServer(children, children.logs / "temporal.db")
     await wait_until(server.launch(), f"the Temporal dev server at {server.address}")
-    database = f"sqlite:///{children.logs / 'pizzeria.db'}"
+    database = database or f"sqlite:///{children.logs / 'pizzeria.db'}"
     shop = Pizzeria(children, pizzeria_env(server.address, database, jwt_secret, keys, queue, **variables))
     await wait_until(shop.launch_worker(), "the worker to poll")
     await wait_until(shop.launch_api("--log-level", "warning"), "the API's /healthz")

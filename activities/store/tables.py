@@ -1,4 +1,4 @@
-"""Tables of the pizzeria's database, its engine, and the seed menu of a new shop."""
+"""Tables of the pizzeria's database and its engine. Alembic makes and changes the tables (migrations/)."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -7,10 +7,7 @@ from pathlib import Path
 from sqlalchemy import Column, DateTime, Engine, Numeric, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, create_engine, select
-
-from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, Size
+from sqlmodel import Field, SQLModel, create_engine
 
 
 def _money() -> Column[Decimal]:
@@ -81,31 +78,3 @@ def make_engine(url: str) -> Engine:
         cursor.close()
 
     return engine
-
-
-def create_schema(engine: Engine) -> None:
-    """Create the tables and, on an empty menu, the seed menu. Safe to run from many processes."""
-    try:
-        SQLModel.metadata.create_all(engine)
-    except Exception:
-        # Another process created them between our check and our create.
-        SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
-        if session.exec(select(PizzaRow).limit(1)).first() is not None:
-            return
-        for pizza in SEED_PIZZAS:
-            session.add(
-                PizzaRow(
-                    name=pizza.name,
-                    display_name=pizza.display_name,
-                    price_small=pizza.prices[Size.SMALL],
-                    price_medium=pizza.prices[Size.MEDIUM],
-                    price_large=pizza.prices[Size.LARGE],
-                )
-            )
-        for topping in SEED_TOPPINGS:
-            session.add(ToppingRow(name=topping.name, price=topping.price))
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()  # seeded by another process meanwhile

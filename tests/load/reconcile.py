@@ -509,7 +509,9 @@ async def load(args: argparse.Namespace, children: Children) -> dict:
     stripe = {"PIZZERIA_PAYMENTS": "stripe", "STRIPE_API_KEY": STRIPE_KEY, "PIZZERIA_STRIPE_API_BASE": peer_url}
     # Order ids of keys are worked out here as the API works them out.
     ids = {"PIZZERIA_ORDER_ID_SECRET": ORDER_ID_SECRET}
-    shop = await start_stack(children, "load-orders", JWT_SECRET, new_key_entry("load"), **stripe, **ids)
+    shop = await start_stack(
+        children, "load-orders", JWT_SECRET, new_key_entry("load"), args.database_url, **stripe, **ids
+    )
     client = await Client.connect(shop.env["PIZZERIA_TEMPORAL_ADDRESS"])
     setup = time.perf_counter() - setup_started
     http, peer = Http(shop.base_url), Http(peer_url)
@@ -609,6 +611,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="for the mix's order and the orders' pizzas")
     parser.add_argument("--out", type=Path, help="write the result as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (databases and logs)")
+    parser.add_argument("--database-url", help="the shop's database (default: a SQLite file in the temporary folder)")
     args = parser.parse_args()
     if args.orders < len(CYCLE) or args.concurrency < 1:
         parser.error(f"--orders must be at least {len(CYCLE)} (one of each kind), --concurrency positive")
