@@ -14,7 +14,7 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import Runtime
 
 from activities.store.schema import revisions
-from activities.store.tables import make_engine
+from activities.store.tables import ConnectionLimits, make_engine
 from observability import sdk_runtime
 from settings import Settings
 from workflows.payload_codec import data_converter
@@ -64,13 +64,22 @@ async def temporal_client(
 
 
 def open_database(settings: Settings) -> Engine:
-    """The database at PIZZERIA_DATABASE_URL, once its schema is the code's.
+    """The database at PIZZERIA_DATABASE_URL, pooled as the settings say, once its schema is the code's.
 
     A database the code's migrations have not reached (or never touched) stops the process with one line saying
     what to run; one a newer release migrated runs on, with a warning. An unreachable one raises SQLAlchemy's
     OperationalError.
     """
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        ConnectionLimits(
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout_seconds=settings.database_pool_timeout_seconds,
+            statement_timeout_seconds=settings.database_statement_timeout_seconds,
+            connect_timeout_seconds=settings.database_connect_timeout_seconds,
+        ),
+    )
     try:
         schema = revisions(engine)
     except BaseException:
