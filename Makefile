@@ -25,7 +25,7 @@ TEMPORAL_TUNING := \
 SEARCH_ATTRIBUTES := --search-attribute OrderStatus=Keyword --search-attribute OrderTotal=Double \
 	--search-attribute Fulfilment=Keyword --search-attribute PaymentMethod=Keyword
 
-.PHONY: install run migrate test postgresql chromium bench soak lint token clean
+.PHONY: install run migrate test test-postgres postgresql chromium bench soak lint token clean
 
 install: $(STAMP)
 
@@ -84,11 +84,18 @@ run: $(STAMP) migrate
 migrate: $(STAMP)
 	$(BIN)/alembic upgrade head
 
+# Every test on SQLite (the store's own tests run on SQLite and PostgreSQL alike), then the end-to-end tests
+# again with PostgreSQL as every test database.
 test: $(STAMP) postgresql chromium
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+	PIZZERIA_TEST_DATABASE=postgresql $(BIN)/python -m pytest tests/e2e
+
+# The whole suite with PostgreSQL as every test database.
+test-postgres: $(STAMP) postgresql chromium
+	PIZZERIA_TEST_DATABASE=postgresql $(BIN)/python -m pytest
 
 # The store's tests also run against a real PostgreSQL server, started by the tests themselves.
 postgresql:

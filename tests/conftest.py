@@ -38,9 +38,9 @@ from worker import TRACER, build_worker
 from workflows.order_contract import SEARCH_ATTRIBUTES
 from workflows.payload_codec import new_key_entry
 
-NO_KEYS_FILE = Path(__file__).parent / "no-such.keys"
 # Tests run with payloads encrypted, as `make run` and production do.
 ENCRYPTION_KEYS = new_key_entry("tests-newest") + "," + new_key_entry("tests-older")
+NO_KEYS_FILE = Path(__file__).parent / "no-such.keys"  # never a developer's data/encryption.keys
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 ORDER_ID_SECRET = "a-test-order-id-secret-that-nobody-else-holds"
 # The kind of database every test of the pizzeria's behaviour runs on (`make test-postgres`: postgresql).
@@ -198,7 +198,7 @@ def stack_settings(env: WorkflowEnvironment, database_url: str, **overrides: obj
         "jwt_secret": SECRET,
         "order_id_secret": ORDER_ID_SECRET,
         "encryption_keys": ENCRYPTION_KEYS,
-        "encryption_keys_file": NO_KEYS_FILE,  # never a developer's data/encryption.keys
+        "encryption_keys_file": NO_KEYS_FILE,
     }
     values.update(overrides)
     return Settings(**values)
