@@ -25,7 +25,7 @@ TEMPORAL_TUNING := \
 SEARCH_ATTRIBUTES := --search-attribute OrderStatus=Keyword --search-attribute OrderTotal=Double \
 	--search-attribute Fulfilment=Keyword --search-attribute PaymentMethod=Keyword
 
-.PHONY: install run test postgresql chromium nginx bench soak lint token clean
+.PHONY: install run migrate test test-postgres postgresql chromium nginx bench soak lint token clean
 
 install: $(STAMP)
 
@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml
 # are keyed with a secret made there too ($(DATA)/order-id.secret; PIZZERIA_ORDER_ID_SECRET overrides it).
 # The dev server here speaks no TLS: Temporal's client configuration of the shell (TEMPORAL_API_KEY, TEMPORAL_TLS_*,
 # a profile in ~/.config/temporalio/temporal.toml) is kept from the worker, the API and the CLI's health check.
-run: $(STAMP)
+run: $(STAMP) migrate
 	@mkdir -p $(DATA)
 	@[ -s $(DATA)/encryption.keys ] || (umask 077; $(BIN)/python -m workflows.payload_codec dev-$$(date +%Y%m%d) > $(DATA)/encryption.keys)
 	@[ -s $(DATA)/order-id.secret ] || (umask 077; $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $(DATA)/order-id.secret)
@@ -82,11 +82,23 @@ run: $(STAMP)
 	echo ""; \
 	wait
 
+# The database at PIZZERIA_DATABASE_URL (default data/pizzeria.db) brought to the code's schema; the worker and
+# the API refuse to start on one that is behind.
+migrate: $(STAMP)
+	$(BIN)/alembic upgrade head
+
+# Every test on SQLite (the store's own tests run on SQLite and PostgreSQL alike), then the end-to-end tests
+# again with PostgreSQL as every test database.
 test: $(STAMP) postgresql chromium nginx
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+	PIZZERIA_TEST_DATABASE=postgresql $(BIN)/python -m pytest tests/e2e
+
+# The whole suite with PostgreSQL as every test database.
+test-postgres: $(STAMP) postgresql chromium nginx
+	PIZZERIA_TEST_DATABASE=postgresql $(BIN)/python -m pytest
 
 # The store's tests also run against a real PostgreSQL server, started by the tests themselves.
 postgresql:

@@ -3,6 +3,7 @@
 Settings say what to connect to; here they become live objects. Nothing is built at import.
 """
 
+import logging
 import sys
 from typing import Any
 
@@ -13,11 +14,14 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.envconfig import ClientConnectConfig
 from temporalio.runtime import Runtime
 
-from activities.store.tables import create_schema, make_engine
+from activities.store.schema import revisions
+from activities.store.tables import ConnectionLimits, make_engine
 from observability import sdk_runtime
 from settings import Settings
 from temporal_access import refusal
 from workflows.payload_codec import data_converter
+
+log = logging.getLogger("pizzeria.bootstrap")
 
 
 def temporal_runtime(settings: Settings, serve_metrics: bool = False) -> Runtime:
@@ -79,7 +83,38 @@ async def temporal_client(
 
 
 def open_database(settings: Settings) -> Engine:
-    """The database at PIZZERIA_DATABASE_URL, its tables made (and a fresh menu seeded) if missing."""
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
+    """The database at PIZZERIA_DATABASE_URL, pooled as the settings say, once its schema is the code's.
+
+    A database the code's migrations have not reached (or never touched) stops the process with one line saying
+    what to run; one a newer release migrated runs on, with a warning. An unreachable one raises SQLAlchemy's
+    OperationalError.
+    """
+    engine = make_engine(
+        settings.database_url,
+        ConnectionLimits(
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout_seconds=settings.database_pool_timeout_seconds,
+            statement_timeout_seconds=settings.database_statement_timeout_seconds,
+            connect_timeout_seconds=settings.database_connect_timeout_seconds,
+        ),
+    )
+    try:
+        schema = revisions(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    if schema.behind:
+        engine.dispose()
+        sys.exit(
+            f"database error: PIZZERIA_DATABASE_URL is at revision {schema.database or '<none>'}; "
+            f"this code needs {schema.head}: run alembic upgrade head"
+        )
+    if schema.ahead:
+        log.warning(
+            "the database is at revision %s, newer than this code knows (its newest is %s): running on it, "
+            "as during a rolling upgrade",
+            schema.database,
+            schema.head,
+        )
     return engine

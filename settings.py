@@ -81,6 +81,22 @@ class Settings(BaseSettings):
     )
     task_queue: str = Field("pizzeria-orders", min_length=1)
     database_url: str = Field("sqlite:///data/pizzeria.db", min_length=1)
+    # Each process (a worker, an API) keeps its own pool. A worker runs up to 32 activities at once, and a
+    # database step holds a connection for milliseconds: 5 kept open carry a steady flow, 10 more absorb a
+    # burst. Every process can hold pool + overflow (15) connections: 6 processes fit PostgreSQL's default of
+    # 100 with room for ops; with more, raise max_connections or put PgBouncer in front.
+    database_pool_size: int = Field(5, ge=1)
+    database_max_overflow: int = Field(10, ge=0)
+    # A step waits this long for a free connection before its attempt fails and is retried: the database
+    # steps' attempts last at most 10 s (workflows/order_steps.py), so waiting longer helps no one.
+    database_pool_timeout_seconds: float = Field(10.0, gt=0)
+    # PostgreSQL cancels a statement running longer (SQLite has no such limit; a writer there waits up to 30 s
+    # for the file's lock). Above the steps' 10 s, so a slow step's own timeout comes first and this only ends
+    # the statements an abandoned attempt left running, which would otherwise hold a connection and its locks.
+    database_statement_timeout_seconds: float = Field(15.0, gt=0)
+    # A server that does not answer fails the attempt (retried) well within the step's 10 s, with a message
+    # saying the database is unreachable rather than a timeout of the whole step.
+    database_connect_timeout_seconds: int = Field(5, ge=1)
     api_port: int = Field(8000, ge=1, le=65535)
     # In production every secret must be given; in development the API makes what is missing under data/.
     environment: Literal["development", "production"] = "development"

@@ -167,9 +167,13 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
 
 @functools.cache
 def served_app() -> FastAPI:
-    """The app of this process, made once: the settings read (a bad one stops the process), the logs set up."""
+    """The app of this process, made once: the settings read and the database checked (either may stop the
+    process), the logs set up."""
     settings = load_settings()
     configure_logging(settings)
+    # Here, not only in the lifespan, so that a database behind the code stops the process with its one line
+    # rather than inside the lifespan, whose failures uvicorn logs as tracebacks.
+    open_database(settings).dispose()
     return create_app(settings)
 
 

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +15,15 @@ from typing import Any
 import httpx
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.payments.fake import FakePayments
 from activities.payments.port import PaymentGateway
+from activities.store.schema import migrate
 from activities.texts.port import Notifier
 from api.app import create_app
 from api.auth import mint_token
@@ -44,8 +47,17 @@ os.environ.update(_LOCAL_ENV)
 
 # Tests run with payloads encrypted, as `make run` and production do.
 ENCRYPTION_KEYS = new_key_entry("tests-newest") + "," + new_key_entry("tests-older")
+NO_KEYS_FILE = Path(__file__).parent / "no-such.keys"  # never a developer's data/encryption.keys
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 ORDER_ID_SECRET = "a-test-order-id-secret-that-nobody-else-holds"
+# The kind of database every test of the pizzeria's behaviour runs on (`make test-postgres`: postgresql).
+TEST_DATABASES = ("sqlite", "postgresql")
+TEST_DATABASE = os.environ.get("PIZZERIA_TEST_DATABASE", "sqlite")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if TEST_DATABASE not in TEST_DATABASES:
+        raise pytest.UsageError(f"PIZZERIA_TEST_DATABASE: must be sqlite or postgresql, not {TEST_DATABASE!r}")
 
 
 def order_id_for(idempotency_key: str) -> str:
@@ -109,6 +121,47 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def sqlite_database(folder: Path) -> str:
+    """A new SQLite file in `folder`, migrated to the code's schema; its URL."""
+    url = f"sqlite:///{folder / 'pizzeria.db'}"
+    migrate(url)
+    return url
+
+
+def postgres_database(server_url: str) -> str:
+    """A new database on the PostgreSQL server of `server_url`, migrated to the code's schema; its URL."""
+    name = f"t_{uuid.uuid4().hex}"
+    server = create_engine(server_url, isolation_level="AUTOCOMMIT")  # CREATE DATABASE runs outside a transaction
+    try:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    finally:
+        server.dispose()
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    migrate(url)
+    return url
+
+
+def database_of_kind(kind: str, request: pytest.FixtureRequest, folder: Path) -> str:
+    """A fresh, migrated database of `kind` (sqlite: a file in `folder`; postgresql: on the session's server)."""
+    if kind == "postgresql":
+        return postgres_database(request.getfixturevalue("postgres_url"))
+    return sqlite_database(folder)
+
+
+@pytest.fixture(scope="session")
+def new_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Callable[[], str]:
+    """Makes a fresh, migrated database of the kind PIZZERIA_TEST_DATABASE names; for fixtures wider than a test."""
+    return lambda: database_of_kind(TEST_DATABASE, request, tmp_path_factory.mktemp("database"))
+
+
+@pytest.fixture
+def database_url(new_database: Callable[[], str]) -> str:
+    """A fresh database migrated to the code's schema: a SQLite file, or (PIZZERIA_TEST_DATABASE=postgresql)
+    a database of its own on the session's PostgreSQL server."""
+    return new_database()
+
+
 @pytest.fixture(scope="session")
 def stripe_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StripePeer]:
     """localstripe on loopback, recording requests and injecting faults on demand."""
@@ -143,16 +196,16 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-def stack_settings(env: WorkflowEnvironment, db_path: Path, **overrides: object) -> Settings:
+def stack_settings(env: WorkflowEnvironment, database_url: str, **overrides: object) -> Settings:
     """Settings for a worker and an API on the test server, with their own task queue and database."""
     values: dict = {
         "temporal_address": env.client.service_client.config.target_host,
         "task_queue": f"orders-{uuid.uuid4()}",
-        "database_url": f"sqlite:///{db_path}",
+        "database_url": database_url,
         "jwt_secret": SECRET,
         "order_id_secret": ORDER_ID_SECRET,
         "encryption_keys": ENCRYPTION_KEYS,
-        "encryption_keys_file": db_path.parent / "no-such.keys",  # never a developer's data/encryption.keys
+        "encryption_keys_file": NO_KEYS_FILE,
     }
     values.update(overrides)
     return Settings(**values)
@@ -183,7 +236,7 @@ class Stack:
 @asynccontextmanager
 async def running_stack(
     env: WorkflowEnvironment,
-    db_path: Path,
+    database_url: str,
     worker: bool = True,
     payments: PaymentGateway | None = None,
     texts: Notifier | None = None,
@@ -194,7 +247,7 @@ async def running_stack(
 
     Payments are fake and texts recorded unless real adapters are given; traced when given a provider.
     """
-    settings = stack_settings(env, db_path, **overrides)
+    settings = stack_settings(env, database_url, **overrides)
     payments, texts = payments or FakePayments(), texts or RecordingNotifier()
     app = create_app(settings, tracing)
     # The worker's client, on the test server's connection: it encrypts (and traces) as the worker's would.
@@ -210,7 +263,7 @@ async def running_stack(
 
 
 @pytest.fixture(scope="session")
-async def stack(temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+async def stack(temporal_env: WorkflowEnvironment, new_database: Callable[[], str]) -> AsyncIterator[Stack]:
     """One worker and API for the API tests; each test uses orders of its own."""
-    async with running_stack(temporal_env, tmp_path_factory.mktemp("stack") / "pizzeria.db") as running:
+    async with running_stack(temporal_env, new_database()) as running:
         yield running

@@ -184,3 +184,37 @@ def test_provider_settings_are_read_with_their_documented_names(monkeypatch):
     assert (settings.twilio_account_sid, settings.twilio_from_number, str(settings.twilio_api_base)) == (
         "AC123", "MarioPizza", "http://127.0.0.1:8421/"
     )  # fmt: skip
+
+
+def test_the_database_pool_and_timeouts_are_read_with_their_documented_names_and_defaults(monkeypatch):
+    names = ("POOL_SIZE", "MAX_OVERFLOW", "POOL_TIMEOUT_SECONDS", "STATEMENT_TIMEOUT_SECONDS")
+    names += ("CONNECT_TIMEOUT_SECONDS",)
+    for name in names:
+        monkeypatch.delenv(f"PIZZERIA_DATABASE_{name}", raising=False)
+    settings = load_settings()
+    defaults = (5, 10, 10.0, 15.0, 5)
+    assert tuple(getattr(settings, f"database_{name.lower()}") for name in names) == defaults
+    for name, value in zip(names, ("20", "0", "2.5", "30", "3"), strict=True):
+        monkeypatch.setenv(f"PIZZERIA_DATABASE_{name}", value)
+    settings = load_settings()
+    assert tuple(getattr(settings, f"database_{name.lower()}") for name in names) == (20, 0, 2.5, 30.0, 3)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("PIZZERIA_DATABASE_POOL_SIZE", "0", "greater than or equal to 1"),
+        ("PIZZERIA_DATABASE_POOL_SIZE", "many", "valid integer"),
+        ("PIZZERIA_DATABASE_MAX_OVERFLOW", "-1", "greater than or equal to 0"),
+        ("PIZZERIA_DATABASE_POOL_TIMEOUT_SECONDS", "0", "greater than 0"),
+        ("PIZZERIA_DATABASE_STATEMENT_TIMEOUT_SECONDS", "-15", "greater than 0"),
+        ("PIZZERIA_DATABASE_CONNECT_TIMEOUT_SECONDS", "0", "greater than or equal to 1"),
+        ("PIZZERIA_DATABASE_CONNECT_TIMEOUT_SECONDS", "soon", "valid integer"),
+    ],
+)
+def test_a_database_limit_that_is_not_a_positive_number_stops_the_process_naming_it(monkeypatch, variable, value, says):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit) as stopped:
+        load_settings()
+    assert str(stopped.value).startswith(f"configuration error: {variable}: ")
+    assert says in str(stopped.value)

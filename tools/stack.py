@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from activities.store.schema import migrate
 from tools.supervisor import Children, answers, free_port, wait_for, wait_until
 from workflows.order_contract import SEARCH_ATTRIBUTES
 
@@ -125,9 +126,12 @@ class Pizzeria:
 
     Several Pizzerias given one `env` are several workers and APIs on one task queue and database, as a
     shop scaled out runs them; each names its children apart by `suffix` ("worker-2", "api-2").
+
+    Its database (PIZZERIA_DATABASE_URL) is migrated first, as `make run` does: the processes make no tables.
     """
 
     def __init__(self, children: Children, env: dict[str, str], suffix: str = "") -> None:
+        migrate(env["PIZZERIA_DATABASE_URL"])
         self.children, self.env = children, env
         self.worker_name, self.api_name = f"worker{suffix}", f"api{suffix}"
         self.base_url = f"http://127.0.0.1:{free_port()}"
@@ -194,11 +198,14 @@ class Pizzeria:
         self.children.stop(self.api_name, self.worker_name)
 
 
-async def start_stack(children: Children, queue: str, jwt_secret: str, keys: str, **variables: str) -> Pizzeria:
-    """A dev server, then a worker, then the API (quiet but for warnings), files in the children's folder."""
+async def start_stack(
+    children: Children, queue: str, jwt_secret: str, keys: str, database: str | None = None, **variables: str
+) -> Pizzeria:
+    """A dev server, then a worker, then the API (quiet but for warnings), files in the children's folder; the
+    shop's database is a SQLite file there unless `database` names another."""
     server = DevServer(children, children.logs / "temporal.db")
     await wait_until(server.launch(), f"the Temporal dev server at {server.address}")
-    database = f"sqlite:///{children.logs / 'pizzeria.db'}"
+    database = database or f"sqlite:///{children.logs / 'pizzeria.db'}"
     shop = Pizzeria(children, pizzeria_env(server.address, database, jwt_secret, keys, queue, **variables))
     await wait_until(shop.launch_worker(), "the worker to poll")
     await wait_until(shop.launch_api("--log-level", "warning"), "the API's /healthz")

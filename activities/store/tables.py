@@ -1,16 +1,15 @@
-"""Tables of the pizzeria's database, its engine, and the seed menu of a new shop."""
+"""Tables of the pizzeria's database and its engine. Alembic makes and changes the tables (migrations/)."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Engine, Numeric, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, create_engine, select
-
-from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, Size
+from sqlmodel import Field, SQLModel, create_engine
 
 
 def _money() -> Column[Decimal]:
@@ -63,14 +62,49 @@ def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for any SQLAlchemy URL; SQLite gets WAL so the API and workers share it."""
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """How many connections a process keeps to the database and how long it waits for each thing."""
+
+    pool_size: int
+    max_overflow: int
+    pool_timeout_seconds: float
+    statement_timeout_seconds: float
+    connect_timeout_seconds: int
+
+
+# Connections are recycled after this long, in case something between here and the server (a proxy, a
+# firewall) drops idle ones silently; pre-ping catches the rest before a connection is handed out.
+RECYCLE_SECONDS = 1800
+
+
+def make_engine(url: str, limits: ConnectionLimits | None = None) -> Engine:
+    """An engine for any SQLAlchemy URL; SQLite gets WAL so the API and workers share it.
+
+    Without `limits`, SQLAlchemy's own pool and no statement timeout: for tools and for migrations, whose
+    statements may rightly take long.
+    """
     parsed = make_url(url)
+    pool: dict[str, Any] = {}
+    if limits and parsed.database not in (None, "", ":memory:"):  # SQLite in memory is one connection, no pool
+        pool = {
+            "pool_size": limits.pool_size,
+            "max_overflow": limits.max_overflow,
+            "pool_timeout": limits.pool_timeout_seconds,
+        }
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        connect_args: dict[str, Any] = {}
+        if limits and parsed.get_backend_name() == "postgresql":
+            statement_ms = max(1, round(limits.statement_timeout_seconds * 1000))
+            connect_args = {
+                "connect_timeout": limits.connect_timeout_seconds,
+                "options": f"-c statement_timeout={statement_ms}",
+            }
+        return create_engine(url, connect_args=connect_args, pool_pre_ping=True, pool_recycle=RECYCLE_SECONDS, **pool)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    # SQLite has no statement timeout; a writer waits up to its busy timeout for the file's lock.
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
     @event.listens_for(engine, "connect")
     def _tune(dbapi_connection: DBAPIConnection, _record: object) -> None:
@@ -81,31 +115,3 @@ def make_engine(url: str) -> Engine:
         cursor.close()
 
     return engine
-
-
-def create_schema(engine: Engine) -> None:
-    """Create the tables and, on an empty menu, the seed menu. Safe to run from many processes."""
-    try:
-        SQLModel.metadata.create_all(engine)
-    except Exception:
-        # Another process created them between our check and our create.
-        SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
-        if session.exec(select(PizzaRow).limit(1)).first() is not None:
-            return
-        for pizza in SEED_PIZZAS:
-            session.add(
-                PizzaRow(
-                    name=pizza.name,
-                    display_name=pizza.display_name,
-                    price_small=pizza.prices[Size.SMALL],
-                    price_medium=pizza.prices[Size.MEDIUM],
-                    price_large=pizza.prices[Size.LARGE],
-                )
-            )
-        for topping in SEED_TOPPINGS:
-            session.add(ToppingRow(name=topping.name, price=topping.price))
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()  # seeded by another process meanwhile

@@ -1,4 +1,4 @@
-"""The menu and order stores against a real SQLite file."""
+"""The menu and order stores against a real SQLite file and a real PostgreSQL server."""
 
 import uuid
 from collections.abc import Iterator
@@ -8,17 +8,18 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 from temporalio.exceptions import ApplicationError
 
 from activities.store.activities import DATABASE_UNAVAILABLE, StoreActivities
 from activities.store.menu import MenuStore
 from activities.store.orders import OrderStore
-from activities.store.tables import KitchenTicketRow, OrderRow, create_schema, make_engine
+from activities.store.schema import migrate
+from activities.store.tables import KitchenTicketRow, OrderRow, make_engine
 from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, LineRequest, Menu, OrderLine, Size
 from domain.order import Customer, Order, OrderStatus, PaymentMethod, StatusChange
 from domain.pricing import Fulfilment
-from tests.conftest import free_port
+from tests.conftest import database_of_kind, free_port
 
 S = OrderStatus
 MENU = Menu.of(SEED_PIZZAS, SEED_TOPPINGS)
@@ -32,13 +33,8 @@ SMALL_MARGHERITA_WITH_OLIVES = (LineRequest("margherita", "small", ("olives",)),
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """The store on a real SQLite file, and on a real PostgreSQL server: any SQLAlchemy URL works."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path}/p.db")
-    else:
-        engine = make_engine(request.getfixturevalue("postgres_url"))
-        SQLModel.metadata.drop_all(engine)
-    create_schema(engine)
+    """The store on a real SQLite file, and on a real PostgreSQL server, each migrated as a new shop's."""
+    engine = make_engine(database_of_kind(request.param, request, tmp_path))
     yield engine
     engine.dispose()
 
@@ -119,13 +115,11 @@ def test_the_seed_menu_comes_back_from_the_database_with_exact_decimal_prices(me
     assert loaded == MENU
 
 
-def test_creating_the_schema_again_neither_reseeds_nor_undoes_a_managers_change(
-    engine: Engine, menu: MenuStore
-) -> None:
+def test_migrating_again_neither_reseeds_nor_undoes_a_managers_change(engine: Engine, menu: MenuStore) -> None:
     menu.update_pizza("hawaiian", available=False)
 
-    create_schema(engine)
-    create_schema(engine)
+    migrate(engine.url.render_as_string(hide_password=False))
+    migrate(engine.url.render_as_string(hide_password=False))
 
     loaded = menu.load()
     assert len(loaded.pizzas) == 6

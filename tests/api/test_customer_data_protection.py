@@ -70,8 +70,8 @@ async def test_the_raw_history_and_query_answers_hold_none_of_the_customers_data
     assert leaked(await raw_query(temporal_env, placed["id"])) == []
 
 
-async def test_without_keys_the_same_check_finds_the_customers_data(temporal_env, tmp_path):
-    async with running_stack(temporal_env, tmp_path / "plain.db", encryption_keys=None) as plain:
+async def test_without_keys_the_same_check_finds_the_customers_data(temporal_env, database_url):
+    async with running_stack(temporal_env, database_url, encryption_keys=None) as plain:
         order = await plain.placed(**CUSTOMER)
         assert leaked(await raw_history(temporal_env, order["id"]))
         assert leaked(await raw_query(temporal_env, order["id"]))
@@ -117,12 +117,10 @@ async def test_what_the_codec_endpoint_encodes_it_decodes(stack):
 
 
 @pytest.fixture(scope="module")
-async def other_keys(temporal_env, tmp_path_factory) -> AsyncIterator[Stack]:
+async def other_keys(temporal_env, new_database) -> AsyncIterator[Stack]:
     """An API holding keys other than the ones the orders were sealed with (no worker)."""
     keys = new_key_entry("someone-elses")
-    async with running_stack(
-        temporal_env, tmp_path_factory.mktemp("k") / "k.db", worker=False, encryption_keys=keys
-    ) as s:
+    async with running_stack(temporal_env, new_database(), worker=False, encryption_keys=keys) as s:
         yield s
 
 
@@ -137,18 +135,16 @@ async def test_a_payload_sealed_with_a_key_the_api_does_not_hold_is_a_clear_422_
 
 
 async def test_a_worker_without_the_orders_key_fails_its_task_naming_the_key_and_one_with_it_goes_on(
-    temporal_env, tmp_path
+    temporal_env, database_url
 ):
     old, new = new_key_entry("old"), new_key_entry("new")
     async with running_stack(
-        temporal_env, tmp_path / "a.db", worker=False, encryption_keys=old, confirm_timeout_seconds=1
+        temporal_env, database_url, worker=False, encryption_keys=old, confirm_timeout_seconds=1
     ) as api:
         response = await api.place(key=new_key(), **CUSTOMER)
         order_id = assert_problem(response, 503)["order_id"]
         handle = api.client.get_workflow_handle(workflow_id(order_id))
-        async with running_stack(
-            temporal_env, tmp_path / "a.db", encryption_keys=new, task_queue=api.settings.task_queue
-        ):
+        async with running_stack(temporal_env, database_url, encryption_keys=new, task_queue=api.settings.task_queue):
 
             async def task_failed() -> str | None:
                 async for event in handle.fetch_history_events():
@@ -160,7 +156,7 @@ async def test_a_worker_without_the_orders_key_fails_its_task_naming_the_key_and
         assert "sealed with key 'old', which PIZZERIA_ENCRYPTION_KEYS does not list (it has: new)" in message
         rotated = f"{new},{old}"
         async with running_stack(
-            temporal_env, tmp_path / "a.db", encryption_keys=rotated, task_queue=api.settings.task_queue
+            temporal_env, database_url, encryption_keys=rotated, task_queue=api.settings.task_queue
         ) as fixed:
             started = time.monotonic()
             await eventually(lambda: _status_is(fixed, order_id, "confirmed"), timeout=30)
@@ -182,11 +178,9 @@ EMPTY = {"payloads": []}
 
 
 @pytest.fixture(scope="module")
-async def dev_codec(temporal_env, tmp_path_factory) -> AsyncIterator[Stack]:
+async def dev_codec(temporal_env, new_database) -> AsyncIterator[Stack]:
     """The API as `make run` starts it: loopback callers need no token for the codec endpoint."""
-    async with running_stack(
-        temporal_env, tmp_path_factory.mktemp("dev") / "d.db", worker=False, codec_loopback_without_token=True
-    ) as s:
+    async with running_stack(temporal_env, new_database(), worker=False, codec_loopback_without_token=True) as s:
         yield s
 
 

@@ -160,11 +160,9 @@ async def test_cancels_racing_each_other_refund_the_order_once(stack):
 
 
 async def test_a_step_and_a_cancel_sent_while_no_worker_runs_answer_503_and_the_order_ends_cancelled_and_refunded_once(
-    temporal_env, tmp_path
+    temporal_env, database_url
 ):
-    async with running_stack(
-        temporal_env, tmp_path / "pizzeria.db", worker=False, confirm_timeout_seconds=WAIT_SECONDS
-    ) as alone:
+    async with running_stack(temporal_env, database_url, worker=False, confirm_timeout_seconds=WAIT_SECONDS) as alone:
         payments = FakePayments()
         async with build_worker(alone.client, alone.settings, payments, RecordingNotifier()):
             order = await alone.placed()

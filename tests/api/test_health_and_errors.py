@@ -43,8 +43,8 @@ async def test_health_is_ok_when_temporal_answers(stack):
     assert response.json()["status"] == "ok"
 
 
-async def test_health_says_503_quickly_and_orders_answer_503_when_temporal_is_unreachable(temporal_env, tmp_path):
-    async with running_stack(temporal_env, tmp_path / "away.db", worker=False, temporal_address="127.0.0.1:1") as away:
+async def test_health_says_503_quickly_and_orders_answer_503_when_temporal_is_unreachable(temporal_env, database_url):
+    async with running_stack(temporal_env, database_url, worker=False, temporal_address="127.0.0.1:1") as away:
         started = time.monotonic()
         health = await away.http.get("/healthz")
         health_took = time.monotonic() - started

@@ -4,10 +4,9 @@ refused up front, and malformed JSON, parameters and headers answered with a 422
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import jwt
-import psycopg
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -20,7 +19,17 @@ from tests.api.conftest import (
     new_key,
     workflow_finished,
 )
-from tests.conftest import SECRET, Stack, order_body, order_id_for, running_stack, staff_headers, unique_phone
+from tests.conftest import (
+    SECRET,
+    TEST_DATABASE,
+    Stack,
+    database_of_kind,
+    order_body,
+    order_id_for,
+    running_stack,
+    staff_headers,
+    unique_phone,
+)
 
 # name, address and a note: each stored and returned exactly as sent
 VERBATIM = {
@@ -35,31 +44,21 @@ VERBATIM = {
 
 
 @pytest.fixture(scope="module")
-def postgres_database(postgres_url: str) -> Iterator[str]:
-    """A database of this module's own on the test PostgreSQL server, so its orders meet no other test's."""
-    name = f"hostile_{uuid.uuid4().hex}"
-    server = postgres_url.replace("+psycopg", "")
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE {name} WITH (FORCE)")
-
-
-@pytest.fixture(scope="module")
-async def on_postgres(
-    temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory, postgres_database: str
+async def on_the_other_database(
+    request: pytest.FixtureRequest, temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    """A worker and the API on PostgreSQL, which cannot store NUL in text."""
-    unused = tmp_path_factory.mktemp("pg") / "unused.db"
-    async with running_stack(temporal_env, unused, database_url=postgres_database) as running:
+    """A worker and the API on the kind of database the shared stack is not on: PostgreSQL (which cannot store
+    NUL in text), or SQLite when the suite runs on PostgreSQL."""
+    other = "postgresql" if TEST_DATABASE == "sqlite" else "sqlite"
+    url = database_of_kind(other, request, tmp_path_factory.mktemp("other"))
+    async with running_stack(temporal_env, url) as running:
         yield running
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def shop(request: pytest.FixtureRequest) -> Stack:
     """The API and a worker on SQLite, and on PostgreSQL."""
-    return request.getfixturevalue("stack" if request.param == "sqlite" else "on_postgres")
+    return request.getfixturevalue("stack" if request.param == TEST_DATABASE else "on_the_other_database")
 
 
 async def _move(shop: Stack, order_id: str, status: str, notes: str) -> dict:

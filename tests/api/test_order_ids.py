@@ -39,9 +39,9 @@ async def test_the_api_gives_a_key_the_id_keyed_with_its_secret(stack):
     assert placed.json()["id"] == OrderIds(ORDER_ID_SECRET.encode()).new(key) != legacy_order_id(key)
 
 
-async def test_a_key_used_before_ids_were_keyed_still_answers_its_own_order_charged_once(temporal_env, tmp_path):
+async def test_a_key_used_before_ids_were_keyed_still_answers_its_own_order_charged_once(temporal_env, database_url):
     key = f"before-the-upgrade-{uuid.uuid4()}"
-    async with running_stack(temporal_env, tmp_path / "pizzeria.db") as stack:
+    async with running_stack(temporal_env, database_url) as stack:
         gateway = stack.http._transport.app.state.gateway  # type: ignore[attr-defined]
         with patch.object(gateway._ids, "new", lambda _key: legacy_order_id(key)):  # the API before the change
             first = await stack.place(key)

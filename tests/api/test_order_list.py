@@ -10,9 +10,9 @@ from tests.conftest import Stack, running_stack, staff_headers
 
 
 @pytest.fixture(scope="module")
-async def shop(temporal_env: WorkflowEnvironment, tmp_path_factory) -> AsyncIterator[Stack]:
+async def shop(temporal_env: WorkflowEnvironment, new_database) -> AsyncIterator[Stack]:
     """A stack with a database of its own, so the list holds only this module's orders."""
-    async with running_stack(temporal_env, tmp_path_factory.mktemp("list") / "pizzeria.db") as running:
+    async with running_stack(temporal_env, new_database()) as running:
         yield running
 
 

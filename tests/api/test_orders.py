@@ -561,9 +561,9 @@ async def _texts(stack, order_id: str, count: int) -> list[str] | None:
 # --- without a worker -----------------------------------------------------------------------
 
 
-async def test_without_a_worker_an_order_answers_503_and_repeating_it_later_places_it_once(temporal_env, tmp_path):
+async def test_without_a_worker_an_order_answers_503_and_repeating_it_later_places_it_once(temporal_env, database_url):
     key = new_key()
-    async with running_stack(temporal_env, tmp_path / "x.db", worker=False, confirm_timeout_seconds=1.5) as alone:
+    async with running_stack(temporal_env, database_url, worker=False, confirm_timeout_seconds=1.5) as alone:
         started = time.monotonic()
         response = await alone.place(key=key)
         waited = time.monotonic() - started

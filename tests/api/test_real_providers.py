@@ -22,13 +22,12 @@ INTENTS = "/v1/payment_intents"
 
 @pytest.fixture(scope="module")
 async def providers(
-    temporal_env: WorkflowEnvironment, stripe_peer: StripePeer, twilio_peer: TwilioPeer, tmp_path_factory
+    temporal_env: WorkflowEnvironment, stripe_peer: StripePeer, twilio_peer: TwilioPeer, new_database
 ) -> AsyncIterator[Stack]:
     """A worker whose payments go to Stripe and whose texts go to Twilio (both on loopback), and the API."""
     payments = StripePayments(STRIPE_KEY, stripe_peer.base_url)
     texts = TwilioNotifier(TWILIO_SID, TWILIO_TOKEN, TWILIO_FROM, twilio_peer.base_url)
-    db = tmp_path_factory.mktemp("providers") / "pizzeria.db"
-    async with running_stack(temporal_env, db, payments=payments, texts=texts) as stack:
+    async with running_stack(temporal_env, new_database(), payments=payments, texts=texts) as stack:
         yield stack
     await payments.aclose()
     await texts.aclose()
@@ -145,10 +144,10 @@ async def test_an_order_goes_on_when_twilio_fails_and_its_history_says_so(provid
     await finished(providers, order["id"])
 
 
-async def test_an_order_completes_while_twilio_cannot_be_reached(temporal_env, stripe_peer, tmp_path):
+async def test_an_order_completes_while_twilio_cannot_be_reached(temporal_env, stripe_peer, database_url):
     payments = StripePayments(STRIPE_KEY, stripe_peer.base_url)
     unreachable = TwilioNotifier(TWILIO_SID, TWILIO_TOKEN, TWILIO_FROM, "http://127.0.0.1:9")
-    async with running_stack(temporal_env, tmp_path / "pizzeria.db", payments=payments, texts=unreachable) as stack:
+    async with running_stack(temporal_env, database_url, payments=payments, texts=unreachable) as stack:
         order = await stack.placed()
         for status in ("preparing", "ready", "completed"):
             await move_ok(stack, order["id"], status)

@@ -6,7 +6,7 @@ import asyncio
 import importlib
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import hypothesis.strategies as st
@@ -120,10 +120,10 @@ def _serve(settings: Settings, port: int, started: threading.Event, stop: thread
 
 
 @pytest.fixture(scope="module")
-def api_url(temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def api_url(temporal_env: WorkflowEnvironment, new_database: Callable[[], str]) -> Iterator[str]:
     """A worker and the API behind uvicorn on loopback, with a database of their own (the manager's requests
     change the menu), on an event loop of their own: these tests are not async, Hypothesis drives them."""
-    settings = stack_settings(temporal_env, tmp_path_factory.mktemp("fuzz") / "pizzeria.db")
+    settings = stack_settings(temporal_env, new_database())
     port, started, stop = free_port(), threading.Event(), threading.Event()
     thread = threading.Thread(target=_serve, args=(settings, port, started, stop), name="fuzzed-api")
     thread.start()

@@ -130,8 +130,8 @@ async def test_the_readmes_queries_find_orders_above_an_amount_late_ones_and_tod
     assert not await found(f"OrderTotal > {Decimal(big['total'])}", big["id"])
 
 
-async def test_after_a_manager_changes_a_price_the_next_orders_summary_shows_the_new_total(temporal_env, tmp_path):
-    async with running_stack(temporal_env, tmp_path / "prices.db") as shop:
+async def test_after_a_manager_changes_a_price_the_next_orders_summary_shows_the_new_total(temporal_env, database_url):
+    async with running_stack(temporal_env, database_url) as shop:
         pizza = [{"name": "hawaiian", "size": "medium"}]
         before = await shop.placed(pizzas=pizza)
         changed = await shop.http.put(

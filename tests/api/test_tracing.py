@@ -13,13 +13,11 @@ from tests.conftest import Stack, running_stack
 
 
 @pytest.fixture(scope="module")
-async def traced(
-    temporal_env: WorkflowEnvironment, tmp_path_factory
-) -> AsyncIterator[tuple[Stack, InMemorySpanExporter]]:
+async def traced(temporal_env: WorkflowEnvironment, new_database) -> AsyncIterator[tuple[Stack, InMemorySpanExporter]]:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    async with running_stack(temporal_env, tmp_path_factory.mktemp("traced") / "t.db", tracing=provider) as stack:
+    async with running_stack(temporal_env, new_database(), tracing=provider) as stack:
         yield stack, exporter
 
 

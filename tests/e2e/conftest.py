@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import ENCRYPTION_KEYS, ORDER_ID_SECRET, _postgres_binary, free_port
+from tests.conftest import ENCRYPTION_KEYS, ORDER_ID_SECRET, _postgres_binary, database_of_kind, free_port
 from tools.stack import DevServer, Pizzeria, pizzeria_env
 from tools.supervisor import Children
 
@@ -85,10 +85,11 @@ def launch_api(temporal_address: str, database_url: str, logs: Path, **variables
 def processes(request: pytest.FixtureRequest, temporal_env: WorkflowEnvironment, tmp_path: Path) -> Iterator[Processes]:
     """A worker and the API as separate processes, configured only through the environment.
 
-    SQLite by default; parametrize indirectly with "postgresql" for a PostgreSQL server.
+    On the suite's database (tests/conftest.py `database_url`); parametrize indirectly with "sqlite" or
+    "postgresql" for that kind whatever the suite runs on.
     """
-    on_postgres = getattr(request, "param", "sqlite") == "postgresql"
-    database_url = request.getfixturevalue("postgres_url") if on_postgres else f"sqlite:///{tmp_path}/pizzeria.db"
+    kind = getattr(request, "param", None)
+    database_url = database_of_kind(kind, request, tmp_path) if kind else request.getfixturevalue("database_url")
     running = launch_api(temporal_env.client.service_client.config.target_host, database_url, tmp_path)
     yield running
     running.stop()

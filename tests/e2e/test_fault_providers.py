@@ -102,12 +102,12 @@ async def test_stripe_failing_the_first_try_with_500_429_or_a_lost_answer_still_
         await charged_and_refunded_once_despite([500, 429, "lost"], http, temporal_env.client, stripe_peer)
 
 
-async def test_stripe_not_answering_in_time_still_charges_and_refunds_once(temporal_env, stripe_peer, tmp_path):
+async def test_stripe_not_answering_in_time_still_charges_and_refunds_once(temporal_env, stripe_peer, database_url):
     # Unanswered, a request to Stripe waits out the adapter's own timeout, then Temporal tries again:
     # "timeout" never reached Stripe, "lost-timeout" did and its answer never came.
     payments = StripePayments(STRIPE_KEY, stripe_peer.base_url, timeout_seconds=STRIPE_TIMEOUT_SECONDS)
     try:
-        async with running_stack(temporal_env, tmp_path / "pizzeria.db", payments=payments) as stack:
+        async with running_stack(temporal_env, database_url, payments=payments) as stack:
             await charged_and_refunded_once_despite(["timeout", "lost-timeout"], stack.http, stack.client, stripe_peer)
     finally:
         await payments.aclose()

@@ -20,11 +20,9 @@ ANSWER_WITHIN_SECONDS = 3.0
 
 
 @pytest.fixture
-def processes_on_own_server(dev_server: DevServer, tmp_path: Path) -> Iterator[Processes]:
+def processes_on_own_server(dev_server: DevServer, database_url: str, tmp_path: Path) -> Iterator[Processes]:
     """The API on a Temporal server of the test's own, waiting for confirmations as long as by default."""
-    running = launch_api(
-        dev_server.address, f"sqlite:///{tmp_path}/pizzeria.db", tmp_path, PIZZERIA_CONFIRM_TIMEOUT_SECONDS="10"
-    )
+    running = launch_api(dev_server.address, database_url, tmp_path, PIZZERIA_CONFIRM_TIMEOUT_SECONDS="10")
     yield running
     running.stop()
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -29,32 +29,29 @@ def secured(temporal_env: WorkflowEnvironment) -> Iterator[SecuredTemporal]:
 
 
 @pytest.fixture
-def shop() -> Iterator[list[Processes]]:
-    """The shops a test starts, each stopped at its end."""
+def shop(database_url: str) -> Iterator[Callable[..., Processes]]:
+    """Starts a worker and the API on the test's database, configured only by `temporal` (TEMPORAL_*) for
+    Temporal: no PIZZERIA_TEMPORAL_ADDRESS unless given `local_address`, a dev server's. Each is stopped at the end."""
     started: list[Processes] = []
-    yield started
+
+    def start(logs: Path, temporal: dict[str, str], local_address: str | None = None) -> Processes:
+        env = pizzeria_env(
+            local_address,
+            database_url,
+            SECRET,
+            ENCRYPTION_KEYS,
+            "secured",
+            PIZZERIA_ORDER_ID_SECRET=ORDER_ID_SECRET,
+            **temporal,
+        )
+        assert env.get("PIZZERIA_TEMPORAL_ADDRESS") == local_address
+        running = Processes(Children(logs), env)
+        started.append(running)
+        return running
+
+    yield start
     for running in started:
         running.stop()
-
-
-def start_shop(
-    shop: list[Processes], logs: Path, temporal: dict[str, str], local_address: str | None = None
-) -> Processes:
-    """A worker and the API configured only by `temporal` (TEMPORAL_*) for Temporal: no PIZZERIA_TEMPORAL_ADDRESS
-    unless given `local_address`, a dev server's."""
-    env = pizzeria_env(
-        local_address,
-        f"sqlite:///{logs}/pizzeria.db",
-        SECRET,
-        ENCRYPTION_KEYS,
-        "secured",
-        PIZZERIA_ORDER_ID_SECRET=ORDER_ID_SECRET,
-        **temporal,
-    )
-    assert env.get("PIZZERIA_TEMPORAL_ADDRESS") == local_address
-    running = Processes(Children(logs), env)
-    shop.append(running)
-    return running
 
 
 def place_and_complete(running: Processes) -> None:
@@ -95,7 +92,7 @@ def _profile(doors: SecuredTemporal) -> dict[str, str]:
 @pytest.mark.parametrize("setup", [_mtls, _api_key, _profile], ids=["mtls", "api-key", "toml-profile"])
 def test_an_order_is_placed_and_completed_through_a_secured_temporal(secured, shop, tmp_path, setup):
     temporal = setup(secured)
-    running = start_shop(shop, tmp_path, temporal)
+    running = shop(tmp_path, temporal)
     running.start_worker()
     running.start_api()
 
@@ -132,7 +129,7 @@ def api_health(running: Processes) -> httpx.Response:
 
 
 def test_a_wrong_api_key_is_reported_as_refused_by_the_worker_and_the_api(secured, shop, tmp_path):
-    running = start_shop(shop, tmp_path, secured.api_key_env(key="not-the-key"))
+    running = shop(tmp_path, secured.api_key_env(key="not-the-key"))
     refusal = f"Temporal at {secured.api_key_address} refused the API key (TEMPORAL_API_KEY): HTTP 401 Unauthorized"
 
     log = worker_refused(running)
@@ -155,7 +152,7 @@ def test_a_client_certificate_the_server_refuses_is_reported_as_such(secured, sh
         temporal["TEMPORAL_TLS_CLIENT_CERT_PATH"] = str(secured.credentials.stranger_cert)
         temporal["TEMPORAL_TLS_CLIENT_KEY_PATH"] = str(secured.credentials.stranger_key)
         refusal = f"Temporal at {secured.mtls_address} refused the client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH)"
-    running = start_shop(shop, tmp_path, temporal)
+    running = shop(tmp_path, temporal)
 
     log = worker_refused(running)
     assert f"CRITICAL pizzeria.worker: {refusal}" in log
@@ -178,7 +175,7 @@ def test_a_developer_s_secured_temporal_in_the_shell_never_reaches_a_local_dev_s
     server = DevServer(Children(tmp_path), tmp_path / "temporal.db")
     try:
         server.start()
-        running = start_shop(shop, tmp_path, {}, local_address=server.address)
+        running = shop(tmp_path, {}, local_address=server.address)
         running.start_worker()
         running.start_api()
         place_and_complete(running)

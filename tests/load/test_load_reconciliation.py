@@ -25,11 +25,12 @@ MENU = {
 
 @pytest.mark.timeout(300)
 def test_three_hundred_orders_thirty_at_a_time_reconcile_with_temporal_the_provider_the_database_and_revenue(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
     out = tmp_path / "load.json"
+    reconcile = [sys.executable, "-m", "tests.load.reconcile", "--database-url", database_url]
     run = subprocess.run(
-        [sys.executable, "-m", "tests.load.reconcile", "--orders", "300", "--concurrency", "30", "--out", str(out)],
+        [*reconcile, "--orders", "300", "--concurrency", "30", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,

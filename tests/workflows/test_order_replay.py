@@ -5,6 +5,7 @@ The histories and how to record them again: tests/histories/README.md.
 
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 from unittest.mock import patch
 
@@ -35,10 +36,10 @@ def history(path: Path) -> WorkflowHistory:
 
 
 @pytest.fixture(scope="module")
-def worker_replayer(temporal_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> Replayer:
+def worker_replayer(temporal_env: WorkflowEnvironment, new_database: Callable[[], str]) -> Replayer:
     """A replayer with the workflows and the runner of the worker that `worker.py` builds, and the histories' key."""
     # The worker's own wiring: a change of runner (or of the workflows it hosts) there is replayed here.
-    settings = stack_settings(temporal_env, tmp_path_factory.mktemp("replay") / "replay.db")
+    settings = stack_settings(temporal_env, new_database())
     config = build_worker(temporal_env.client, settings, FakePayments(), ConsoleNotifier()).config()
     return Replayer(
         workflows=config["workflows"],
