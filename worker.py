@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import HttpUrl
+from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Interceptor, UnsandboxedWorkflowRunner, Worker
@@ -69,9 +70,11 @@ def build_worker(
     payments: PaymentGateway,
     texts: Notifier,
     interceptors: Sequence[Interceptor] = (),
+    engine: Engine | None = None,
 ) -> Worker:
-    """A worker with every activity wired to its adapters (and any interceptors besides the client's)."""
-    engine = open_database(settings)
+    """A worker with every activity wired to its adapters (and any interceptors besides the client's), on
+    `engine` or the database the settings name."""
+    engine = engine or open_database(settings)
     store = StoreActivities(OrderStore(engine), MenuStore(engine))
     return Worker(
         client,
@@ -126,10 +129,12 @@ async def serve(settings: Settings, interceptors: Sequence[Interceptor] = ()) ->
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
+        # The database first: one behind the code's migrations stops the worker at once, even while Temporal is away.
+        engine = open_database(settings)
         client = await connect(settings, stop, sdk, tracing)
         if client is None:
             return
-        async with build_worker(client, settings, payments, texts, interceptors):
+        async with build_worker(client, settings, payments, texts, interceptors, engine):
             log.info(
                 "worker polling task queue %s on %s (payments: %s, texts: %s, payloads: %s, metrics: %s)",
                 settings.task_queue,

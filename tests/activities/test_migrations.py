@@ -118,11 +118,13 @@ def shop_environment(database_url: str, temporal_address: str = "127.0.0.1:1") -
     }
 
 
+@pytest.mark.parametrize("temporal", ["serving", "away"])
 def test_the_api_and_the_worker_refuse_a_database_behind_the_code_with_one_line(
-    tmp_path: Path, temporal_env: WorkflowEnvironment
+    tmp_path: Path, temporal_env: WorkflowEnvironment, temporal: str
 ) -> None:
-    # The worker reaches its database once it has reached Temporal, so it gets a real one.
-    env = shop_environment(f"sqlite:///{tmp_path}/empty.db", temporal_env.client.service_client.config.target_host)
+    # Whether or not Temporal answers: the database is checked first, and waiting for Temporal would not mend it.
+    address = temporal_env.client.service_client.config.target_host if temporal == "serving" else "127.0.0.1:1"
+    env = shop_environment(f"sqlite:///{tmp_path}/empty.db", address)
     api = [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", "0"]
     for command in (api, [sys.executable, "worker.py"]):
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
