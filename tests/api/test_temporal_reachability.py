@@ -2,9 +2,9 @@
 
 import asyncio
 import time
-from types import SimpleNamespace
 
 import pytest
+from temporalio.service import ConnectConfig
 
 from api import reachability
 from api.reachability import Reachability, TemporalDown
@@ -13,7 +13,7 @@ from api.reachability import Reachability, TemporalDown
 class AwayService:
     """A service client whose server does not answer: each health check fails after a short while."""
 
-    config = SimpleNamespace(target_host="127.0.0.1:7233")
+    config = ConnectConfig(target_host="127.0.0.1:7233")  # no TLS, no API key
 
     def __init__(self) -> None:
         self.checks = 0
