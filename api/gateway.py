@@ -28,6 +28,7 @@ from domain.menu import OrderLine
 from domain.order import Order, OrderStatus
 from domain.pricing import total_order
 from settings import Settings
+from temporal_access import refusal
 from workflows.order_contract import (
     FULFILMENT,
     IDEMPOTENCY_CONFLICT,
@@ -269,13 +270,20 @@ class OrderGateway:
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise OrderNotFound(order_id) from None
-            raise Unavailable(_unreachable(err.message, order_id, maybe_accepted), order_id) from None
+            reason = self._refused(err) or err.message
+            raise Unavailable(_unreachable(reason, order_id, maybe_accepted), order_id) from None
         except TemporalDown as down:
             raise Unavailable(_unreachable(str(down), order_id, maybe_accepted), order_id) from None
         except RuntimeError as err:
             if not _never_connected(err):
                 raise
-            raise Unavailable(_unreachable(str(err), order_id, maybe_accepted), order_id) from None
+            reason = self._refused(err) or str(err)
+            raise Unavailable(_unreachable(reason, order_id, maybe_accepted), order_id) from None
+
+    def _refused(self, err: Exception) -> str | None:
+        """Why Temporal turned the API's credentials away, when it did: no outage, and waiting will not mend it."""
+        config = self._client.service_client.config
+        return refusal(err, config.target_host, config.api_key, config.tls)
 
 
 def _unreachable(reason: str, order_id: str, maybe_accepted: bool) -> str:

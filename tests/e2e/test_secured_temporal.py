@@ -141,6 +141,12 @@ def test_a_wrong_api_key_is_reported_as_refused_by_the_worker_and_the_api(secure
     assert health.status_code == 503
     assert health.json()["detail"] == refusal
 
+    # A customer's order meets the same refusal, said as such, and nothing waits for a Temporal that is there.
+    with httpx.Client(base_url=running.base_url, timeout=30) as http:
+        placed = http.post("/api/orders", json=order_body(), headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert placed.status_code == 503, placed.text
+    assert refusal in placed.json()["detail"]
+
 
 @pytest.mark.parametrize("certificate", ["none", "a stranger's"])
 def test_a_client_certificate_the_server_refuses_is_reported_as_such(secured, shop, tmp_path, certificate):
