@@ -5,6 +5,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -158,14 +159,19 @@ def main() -> None:
     """`python worker.py`: the settings read (a bad one stops it with one line), the logs set up, then serve."""
     process_settings = load_settings()
     configure_logging(process_settings)
+    status = 0
     try:
         asyncio.run(serve(process_settings))
     except TemporalRefused as refused:
         log.critical("%s; stopping", refused)
-        logging.shutdown()
-        # At once: a process that exits right after a call into the SDK can abort in its teardown
-        # (temporalio/sdk-python#300), and the exit status must say the refusal, not a crash.
-        os._exit(1)
+        status = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Leave at once, the work done and the logs written: a process that exits right after its last call into the
+    # SDK can abort in the interpreter's teardown (temporalio/sdk-python#300, "Fatal Python error:
+    # PyGILState_Release", exit 134), and the exit status must say how the worker ended, not a crash after it.
+    os._exit(status)
 
 
 if __name__ == "__main__":
