@@ -18,8 +18,9 @@ from domain.text import text_problem
 from settings import Settings, load_settings
 
 KITCHEN = "kitchen"
+DRIVER = "driver"
 MANAGER = "manager"
-ROLES = frozenset({KITCHEN, MANAGER})
+ROLES = frozenset({KITCHEN, DRIVER, MANAGER})
 MAX_SUB_LENGTH = 100  # the length of `by` in an order's history
 
 bearer = HTTPBearer(auto_error=False, description="A staff JWT (HS256) with claims sub, roles and exp")
@@ -31,7 +32,7 @@ class Staff:
     roles: frozenset[str]
 
     def may(self, role: str) -> bool:
-        """Managers may do all the kitchen may."""
+        """Managers may do all the kitchen and drivers may."""
         return role in self.roles or MANAGER in self.roles
 
 
@@ -83,13 +84,14 @@ def require(role: str) -> Callable[[Staff], Staff]:
 
 
 KitchenStaff = Annotated[Staff, Depends(require(KITCHEN))]
+Driver = Annotated[Staff, Depends(require(DRIVER))]
 Manager = Annotated[Staff, Depends(require(MANAGER))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Mint a staff token signed with PIZZERIA_JWT_SECRET.")
     parser.add_argument("--sub", default="mario", help="who the token names")
-    parser.add_argument("--roles", default="kitchen,manager", help="comma-separated: kitchen, manager")
+    parser.add_argument("--roles", default="kitchen,manager", help="comma-separated: kitchen, driver, manager")
     parser.add_argument("--hours", type=float, default=12, help="how long it is valid")
     args = parser.parse_args()
     roles = [r for r in args.roles.split(",") if r]

@@ -32,3 +32,19 @@ def cancelled_text(order: Order) -> str:
     """The order is cancelled, and any card payment refunded."""
     refund = " Your payment is being refunded." if order.payment.refund_id else ""
     return f"Mario's Pizzeria: order {order.short_id} is cancelled.{refund}"
+
+
+def picked_up_text(order: Order) -> str:
+    """A driver has the order."""
+    return f"Mario's Pizzeria: order {order.short_id} has left with our driver. It will be with you soon."
+
+
+def dispatch_late_text(order: Order) -> str:
+    """The order is ready but no driver has taken it within the pickup promise."""
+    return f"Mario's Pizzeria: sorry, order {order.short_id} is ready but waiting for a driver. It's coming!"
+
+
+def delivery_failed_text(order: Order) -> str:
+    """The driver could not deliver; the order is cancelled and any card payment refunded."""
+    refund = " Your payment is being refunded." if order.payment.refund_id else ""
+    return f"Mario's Pizzeria: we could not deliver order {order.short_id}; it is cancelled.{refund}"

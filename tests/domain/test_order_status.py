@@ -8,10 +8,10 @@ from itertools import product
 
 import pytest
 
-from domain.errors import IllegalTransition
+from domain.errors import IllegalTransition, NotYourDelivery
 from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, LineRequest, Menu
 from domain.messages import cancelled_text, confirmation_text, late_text, ready_text
-from domain.order import Customer, Order, OrderStatus, PaymentMethod, StatusChange
+from domain.order import Customer, Delivery, Order, OrderStatus, PaymentMethod, StatusChange
 from domain.pricing import Fulfilment
 
 S = OrderStatus
@@ -31,6 +31,9 @@ CONTRACT_MOVES = {
     (S.PREPARING, S.READY),
     (S.PREPARING, S.CANCELLED),
     (S.READY, S.COMPLETED),
+    (S.READY, S.OUT_FOR_DELIVERY),
+    (S.OUT_FOR_DELIVERY, S.COMPLETED),
+    (S.OUT_FOR_DELIVERY, S.CANCELLED),
 }
 
 # The public way to reach each status, and how to get an order into it from `received`.
@@ -39,6 +42,7 @@ ROUTE_TO = {
     S.CONFIRMED: [S.CONFIRMED],
     S.PREPARING: [S.CONFIRMED, S.PREPARING],
     S.READY: [S.CONFIRMED, S.PREPARING, S.READY],
+    S.OUT_FOR_DELIVERY: [S.CONFIRMED, S.PREPARING, S.READY, S.OUT_FOR_DELIVERY],
     S.COMPLETED: [S.CONFIRMED, S.PREPARING, S.READY, S.COMPLETED],
     S.CANCELLED: [S.CONFIRMED, S.CANCELLED],
     S.REJECTED: [S.REJECTED],
@@ -56,6 +60,13 @@ def move(order: Order, status: OrderStatus, at: datetime) -> None:
         order.confirm(at)
     elif status is S.REJECTED:
         order.reject(at, "card declined")
+    elif status is S.OUT_FOR_DELIVERY:
+        order.pick_up(at, "driver-toad")
+    elif status is S.COMPLETED and order.status is S.OUT_FOR_DELIVERY:
+        order.deliver(at, "driver-toad")
+    elif status is S.CANCELLED and order.status is S.OUT_FOR_DELIVERY:
+        order.fail_delivery("nobody home")
+        order.cancel(at, "driver-toad", "nobody home", "re_123")
     elif status is S.CANCELLED:
         order.cancel(at, "customer", "changed my mind", "re_123")
     else:
@@ -246,7 +257,9 @@ def test_the_kitchen_may_only_move_an_order_to_preparing_ready_or_completed(
 ) -> None:
     order = order_in(current)
     untouched = copy.deepcopy(order)
-    allowed = requested in KITCHEN_CAN_REACH and (current, requested) in CONTRACT_MOVES
+    allowed = (
+        requested in KITCHEN_CAN_REACH and (current, requested) in CONTRACT_MOVES and current is not S.OUT_FOR_DELIVERY
+    )
 
     if allowed:
         order.check_kitchen_step(requested)
@@ -356,3 +369,57 @@ def test_every_message_fits_one_sms_even_for_the_largest_order(
     largest.payment.refund_id = "re_" + "x" * 24
 
     assert len(text(largest)) <= 160, text(largest)
+
+
+def test_a_driver_takes_a_ready_delivery_order_and_delivers_it() -> None:
+    order = order_in(S.READY)
+    out, handed = PLACED_AT + timedelta(minutes=40), PLACED_AT + timedelta(minutes=55)
+
+    order.pick_up(out, "driver-toad")
+    order.check_delivery_end("driver-toad")
+    order.deliver(handed, "driver-toad", "left with the neighbour")
+
+    assert order.status is S.COMPLETED
+    assert order.delivery == Delivery(driver="driver-toad", picked_up_at=out, delivered_at=handed)
+    assert order.history[-2:] == [
+        StatusChange(S.OUT_FOR_DELIVERY, out, "driver-toad"),
+        StatusChange(S.COMPLETED, handed, "driver-toad", "left with the neighbour"),
+    ]
+
+
+def test_a_pickup_order_is_never_taken_out_by_a_driver() -> None:
+    order = place(fulfilment=Fulfilment.PICKUP)
+    for step in ROUTE_TO[S.READY]:
+        move(order, step, PLACED_AT + timedelta(minutes=5))
+
+    with pytest.raises(IllegalTransition, match="a pickup order is not delivered"):
+        order.pick_up(PLACED_AT + timedelta(minutes=40), "driver-toad")
+    assert order.status is S.READY
+    assert order.delivery is None
+
+
+def test_only_the_driver_who_has_it_may_end_a_delivery() -> None:
+    order = order_in(S.OUT_FOR_DELIVERY)
+
+    with pytest.raises(NotYourDelivery, match="driver-toad has this delivery"):
+        order.check_delivery_end("driver-yoshi")
+
+
+def test_the_kitchen_cannot_complete_an_order_a_driver_has() -> None:
+    order = order_in(S.OUT_FOR_DELIVERY)
+
+    with pytest.raises(IllegalTransition, match="out_for_delivery cannot become completed"):
+        order.advance(S.COMPLETED, PLACED_AT + timedelta(hours=1), "chef-mario")
+
+
+def test_a_failed_delivery_keeps_the_reason_and_ends_cancelled() -> None:
+    order = order_in(S.OUT_FOR_DELIVERY)
+
+    order.fail_delivery("nobody home")
+    assert order.status is S.OUT_FOR_DELIVERY  # while it is compensated
+    with pytest.raises(IllegalTransition):
+        order.check_delivery_end("driver-toad")  # failed once is enough
+    order.cancel(PLACED_AT + timedelta(hours=1), "driver-toad", "nobody home", "re_1")
+
+    assert order.status is S.CANCELLED
+    assert order.delivery is not None and order.delivery.failure == "nobody home"
