@@ -19,14 +19,23 @@ SIGNAL_MARK_PREPARING = "mark_preparing"
 SIGNAL_MARK_READY = "mark_ready"
 SIGNAL_MARK_COMPLETED = "mark_completed"
 SIGNAL_CANCEL = "cancel"
+# Ops' delivery signals on the order, passed on to its DeliveryWorkflow (payload: StaffNote).
+SIGNAL_MARK_PICKED_UP = "mark_picked_up"
+SIGNAL_MARK_DELIVERED = "mark_delivered"
+SIGNAL_MARK_DELIVERY_FAILED = "mark_delivery_failed"
 UPDATE_AWAIT_CONFIRMATION = "await_confirmation"
 UPDATE_CHANGE_STATUS = "change_status"
 UPDATE_CANCEL_ORDER = "cancel_order"
+# A driver's steps (the API's /api/deliveries): answered with the order once the step is applied.
+UPDATE_PICK_UP = "pick_up"
+UPDATE_FINISH_DELIVERY = "finish_delivery"
+DELIVERY_WORKFLOW_TYPE = "DeliveryWorkflow"
 
 # ApplicationError types raised by update validators.
 IDEMPOTENCY_CONFLICT = "IdempotencyConflict"
 ILLEGAL_TRANSITION = "IllegalTransition"
 NOT_CANCELLABLE = "NotCancellable"
+NOT_YOUR_DELIVERY = "NotYourDelivery"  # another driver has it: the API's 403
 
 # Search attributes: what ops filter orders by in the Temporal UI and CLI.
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
@@ -39,6 +48,11 @@ SEARCH_ATTRIBUTES = (ORDER_STATUS, ORDER_TOTAL, FULFILMENT, PAYMENT_METHOD)
 def workflow_id(order_id: str) -> str:
     """The workflow ID of an order: `order-{id}`."""
     return f"order-{order_id}"
+
+
+def delivery_workflow_id(order_id: str) -> str:
+    """The workflow ID of an order's delivery, a child of its order's: `delivery-{id}`."""
+    return f"delivery-{order_id}"
 
 
 class PizzaChoice(BaseModel):
@@ -142,6 +156,28 @@ class KitchenStep(BaseModel):
     status: OrderStatus
     by: KeptWho
     notes: KeptNote | None = None
+
+
+class DriverStep(BaseModel):
+    """A driver picks a ready delivery order up (update `pick_up`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    driver: KeptWho
+    notes: KeptNote | None = None
+
+
+class DeliveryEnd(BaseModel):
+    """A delivery ends (update `finish_delivery`): delivered, or failed with the driver's reason.
+
+    `driver` is who asks; only the driver who has the order may end it (None: ops, who may end any).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    driver: KeptWho | None
+    delivered: bool
+    reason: KeptNote | None = None
 
 
 class CancelRequest(BaseModel):
