@@ -7,9 +7,12 @@ It starts its own Temporal dev server (the Makefile's tuning flags, a fresh SQLi
 `python worker.py` and one `uvicorn api.app:app`, all on 127.0.0.1 (tools/stack.py), and then
 measures:
 
-A. the pizzeria: an open loop of orders at --rate per second (POST /api/orders, then the kitchen's
-   PUTs preparing, ready, completed), then a closed loop of --concurrency drivers doing whole
+A. the pizzeria: an open loop of pickup orders at --rate per second (POST /api/orders, then the
+   kitchen's PUTs preparing, ready, completed), then a closed loop of --concurrency clients doing whole
    lifecycles back to back;
+C. delivery orders through a driver: the same closed loop, where the kitchen stops at ready and a
+   driver picks each order up and delivers it (POST /api/deliveries/{id}/pickup, .../delivered), so
+   each order also runs its DeliveryWorkflow;
 B. a bare Temporal workflow with the saga's shape (tools/bare_workflow.py), hosted by a worker in this
    process: the same closed loop, and the same open loop for reference;
 
@@ -48,7 +51,7 @@ from tools.supervisor import Children, publish, run_then_leave, say, supervised
 from workflows.payload_codec import new_key_entry
 
 JWT_SECRET = "a-benchmark-secret-that-is-long-enough-for-hs256"
-ORDER_BODY = {  # a delivery of two large margheritas with basil, paid by card (the tests' order too)
+DELIVERY_BODY = {  # a delivery of two large margheritas with basil, paid by card (the tests' order too)
     "customer_name": "Ann Example",
     "customer_phone": "+15551234567",
     "customer_address": "1 Main Street, Springfield",
@@ -57,7 +60,9 @@ ORDER_BODY = {  # a delivery of two large margheritas with basil, paid by card (
     "payment_method": "card",
     "payment_token": "pm_card_visa",
 }
+ORDER_BODY = DELIVERY_BODY | {"fulfilment": "pickup"}  # the same order, collected at the counter
 KITCHEN_STEPS = ("preparing", "ready", "completed")
+DRIVER_STEPS = ("pickup", "delivered")
 POST = "POST /api/orders"
 START = "start_workflow"
 HISTORY_SAMPLES = 5
@@ -66,25 +71,32 @@ HISTORY_SAMPLES = 5
 class Orders:
     """Drives whole orders through the API, as a customer and the kitchen would."""
 
-    def __init__(self, http: Http, kitchen_token: str) -> None:
+    def __init__(self, http: Http, staff_token: str, by_driver: bool = False) -> None:
         self.http = http
-        self.kitchen = {"Authorization": f"Bearer {kitchen_token}"}
+        self.staff = {"Authorization": f"Bearer {staff_token}"}
+        self.by_driver = by_driver
 
     async def lifecycle(self, rec: Recorder, key: str, planned: float | None = None) -> str | None:
-        """Place an order and move it through the kitchen; its id once completed, None on any error."""
+        """Place an order and move it through the kitchen (and a driver); its id once completed, None on any error."""
         started = rec.started(planned)
+        body = DELIVERY_BODY if self.by_driver else ORDER_BODY
+        kitchen_steps = KITCHEN_STEPS[:-1] if self.by_driver else KITCHEN_STEPS
         try:
             async with asyncio.timeout(LIFECYCLE_SECONDS):
-                placed = await self.http.post("/api/orders", json=ORDER_BODY, headers={"Idempotency-Key": key})
+                placed = await self.http.post("/api/orders", json=body, headers={"Idempotency-Key": key})
                 rec.first_ms.append((time.perf_counter() - started) * 1000)
                 if not rec.answer(POST, placed, 201):
                     return None
                 order_id = placed.json()["id"]
-                for status in KITCHEN_STEPS:
+                for status in kitchen_steps:
                     moved = await self.http.put(
-                        f"/api/kitchen/orders/{order_id}/status", json={"status": status}, headers=self.kitchen
+                        f"/api/kitchen/orders/{order_id}/status", json={"status": status}, headers=self.staff
                     )
                     if not rec.answer(f"PUT status {status}", moved, 200):
+                        return None
+                for step in DRIVER_STEPS if self.by_driver else ():
+                    moved = await self.http.post(f"/api/deliveries/{order_id}/{step}", None, self.staff)
+                    if not rec.answer(f"POST {step}", moved, 200):
                         return None
         except (OSError, EOFError, TimeoutError, KeyError, ValueError, IndexError) as err:
             rec.error("lifecycle", None, f"{type(err).__name__}: {err}")
@@ -193,6 +205,10 @@ async def measure(args: argparse.Namespace, children: Children) -> dict:
         await pizzeria.warm_up(args.warmup)
         pizzeria_open, open_ids = await pizzeria.open()
         pizzeria_closed, _ = await pizzeria.closed(closing)
+        driven = Orders(http, mint_token(JWT_SECRET, "toad", ["kitchen", "driver"], 6 * 3600), by_driver=True)
+        delivery = Phases(args, "C. delivery by a driver", driven.lifecycle, f"bench-{run}-delivery", pids)
+        await delivery.warm_up(args.warmup)
+        delivery_closed, delivery_ids = await delivery.closed(closing)
     finally:
         await http.close()
 
@@ -214,9 +230,11 @@ async def measure(args: argparse.Namespace, children: Children) -> dict:
     say("history events of a few finished workflows")
     pizzeria_events = await history_events(client, [f"order-{oid}" for oid in spread(open_ids, HISTORY_SAMPLES)])
     bare_events = await history_events(client, spread(bare_ids, HISTORY_SAMPLES))
+    delivery_events = await history_events(client, [f"order-{o}" for o in spread(delivery_ids, HISTORY_SAMPLES)])
 
     result["pizzeria"] = {"open_loop": pizzeria_open, "closed_loop": pizzeria_closed, "history_events": pizzeria_events}
     result["baseline"] = {"closed_loop": bare_closed, "open_loop": bare_open, "history_events": bare_events}
+    result["delivery"] = {"closed_loop": delivery_closed, "history_events": delivery_events}
     result["machine"]["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]
     result["comparison"] = compare(result)
     return result

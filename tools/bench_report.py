@@ -67,6 +67,12 @@ def _cpu(cpu: dict[str, float]) -> str:
     return "/".join(f"{cpu.get(k, 0):.1f}" for k in ("temporal", "worker", "api", "bench", "others"))
 
 
+def cpu_ms_per_order(phase: dict) -> float | None:
+    """What the shop's processes (Temporal, the worker, the API) spent per completed lifecycle."""
+    shop = sum(phase["cpu_s"].get(k, 0.0) for k in ("temporal", "worker", "api"))
+    return round(shop * 1000 / phase["completed"], 1) if phase["completed"] else None
+
+
 def _events(counts: list[int]) -> str:
     return f"{max(counts)} ({', '.join(map(str, counts))})" if counts else "-"
 
@@ -86,8 +92,20 @@ def table(result: dict) -> str:
         ("  lifecycle ms p50/p95/p99/max", _ms(pc["lifecycle_ms"]), _ms(bc["lifecycle_ms"])),
         ("  errors / incomplete", f"{pc['errors']} / {pc['incomplete']}", f"{bc['errors']} / {bc['incomplete']}"),
         ("  CPU s temporal/worker/api/this process/others", _cpu(pc["cpu_s"]), _cpu(bc["cpu_s"])),
+        ("  CPU ms per order, temporal+worker+api", f"{cpu_ms_per_order(pc)}", ""),
         ("history events (sampled)", _events(pz["history_events"]), _events(bl["history_events"])),
     ]
+    if delivery := result.get("delivery"):
+        dc = delivery["closed_loop"]
+        rows += [
+            (f"delivery by a driver, closed loop, {cfg['concurrency']} at a time", "", ""),
+            ("  lifecycles/s", f"{dc['per_s']:.1f}", ""),
+            ("  lifecycle ms p50/p95/p99/max", _ms(dc["lifecycle_ms"]), ""),
+            ("  errors / incomplete", f"{dc['errors']} / {dc['incomplete']}", ""),
+            ("  CPU s temporal/worker/api/this process/others", _cpu(dc["cpu_s"]), ""),
+            ("  CPU ms per order, temporal+worker+api", f"{cpu_ms_per_order(dc)}", ""),
+            ("  order history events (sampled)", _events(delivery["history_events"]), ""),
+        ]
     width = max(len(r[0]) for r in rows) + 2
     lines = [f"{r[0]:<{width}}{r[1]:<34}{r[2]}" for r in rows]
     lines.append(f"{'ratio pizzeria/bare (closed loop)':<{width}}{cmp['ratio']}")

@@ -43,6 +43,12 @@ def test_the_quick_benchmark_completes_every_order_with_a_short_history(tmp_path
         assert bare["errors"] == 0, bare["error_samples"]
         assert bare["completed"] == orders
 
+    delivered = result["delivery"]["closed_loop"]
+    assert delivered["errors"] == 0, delivered["error_samples"]
+    assert delivered["completed"] == orders
+    for step in ("PUT status preparing", "PUT status ready", "POST pickup", "POST delivered"):
+        assert delivered["answers"][f"{step} 200"] == orders
+
     assert len(pizzeria["history_events"]) == 5
     assert max(pizzeria["history_events"]) <= EVENTS_PER_ORDER
     assert min(baseline["history_events"]) > 0
