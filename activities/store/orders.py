@@ -4,6 +4,7 @@ The workflow is the truth while an order runs; this store keeps what outlives it
 (finished orders, the kitchen's queue, the day's sales).
 """
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -11,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -29,25 +30,35 @@ def _add_once(session: Session, row: SQLModel, key: str, replace: bool) -> None:
     _add_all_once(session, type(row), [row.model_dump()], (key,), replace)
 
 
+@functools.cache
+def _insert_once(dialect: str, table: type[SQLModel], keys: tuple[str, ...], replace: bool) -> Insert | None:
+    """The statement that inserts rows of `table`, replacing or leaving those whose key is taken; None where the
+    dialect has none. Made once: SQLAlchemy then compiles it once, not at every save."""
+    statement: postgresql.Insert | sqlite.Insert
+    if dialect == "postgresql":
+        statement = postgresql.insert(table)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table)
+    else:
+        return None
+    if not replace:
+        return statement.on_conflict_do_nothing(index_elements=keys)
+    columns = [column.name for column in statement.table.columns if column.name not in keys]
+    return statement.on_conflict_do_update(index_elements=keys, set_={c: statement.excluded[c] for c in columns})
+
+
 def _add_all_once(
     session: Session, table: type[SQLModel], values: list[dict[str, Any]], keys: tuple[str, ...], replace: bool
 ) -> None:
-    """Insert rows; those whose key is taken replace the row there or leave it. One statement where the dialect
-    allows."""
-    dialect = {"postgresql": postgresql, "sqlite": sqlite}.get(session.get_bind().dialect.name)
-    if dialect is None:  # other databases: two round trips a row, same outcome
+    """Insert rows (all with every column); those whose key is taken replace the row there or leave it. One
+    statement where the dialect allows."""
+    statement = _insert_once(session.get_bind().dialect.name, table, keys, replace)
+    if statement is None:  # other databases: two round trips a row, same outcome
         for row in values:
             if replace or session.get(table, tuple(row[key] for key in keys)) is None:
                 session.merge(table(**row))
         return
-    statement = dialect.insert(table).values(values)
-    if replace:
-        columns = values[0].keys()
-        session.execute(
-            statement.on_conflict_do_update(index_elements=keys, set_={c: statement.excluded[c] for c in columns})
-        )
-    else:
-        session.execute(statement.on_conflict_do_nothing(index_elements=keys))
+    session.connection().execute(statement, values[0] if len(values) == 1 else values)
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
