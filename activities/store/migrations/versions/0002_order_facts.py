@@ -2,8 +2,7 @@
 
 Orders already stored get theirs from their JSON snapshot, read here as plain JSON (not through the code's
 models, which may change after this migration was written), a batch at a time. `alembic upgrade --sql`
-writes the new columns and table only: filling them needs the rows, so run it online (or run this revision
-online afterwards) to backfill.
+writes the new columns and table only: filling them needs the rows, so a shop with orders migrates online.
 
 Revision ID: 0002_order_facts
 Revises: 0001_initial
