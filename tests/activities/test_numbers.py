@@ -276,6 +276,28 @@ def test_the_last_day_of_the_calendar_is_a_day_like_any_other(orders: OrderStore
     assert (numbers.orders_completed, numbers.prep_minutes, numbers.top_pizzas) == (0, Spread(None, None), [])
 
 
+def test_a_busy_days_numbers_come_back_as_a_few_small_answers_counted_by_the_database(
+    engine: Engine, orders: OrderStore
+) -> None:
+    for n in range(60):
+        orders.save(completed(f"o{n}", may(1, "12:00") + timedelta(minutes=n)))
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, _parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        numbers = orders.kitchen(MAY_1, SLA)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+
+    assert numbers.orders_completed == 60 and numbers.top_pizzas == [("margherita", 60)]
+    # One query a figure (the late share comes with the prep times), none of them reading an order's JSON.
+    assert len(statements) == 5
+    assert not any("snapshot" in statement for statement in statements)
+
+
 # --- a customer's history ----------------------------------------------------------------------------------------
 
 
