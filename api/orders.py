@@ -1,9 +1,6 @@
 """Customers place, track and cancel orders. Each call is one round trip to the order's workflow."""
 
-import base64
-import json
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
@@ -16,6 +13,7 @@ from api.auth import KitchenStaff
 from api.deps import GatewayDep, OrderStoreDep, RecentMenuDep
 from api.gateway import OrderClosed, OrderNotFound, StepRefused, Unavailable
 from api.json_body import StrictJSONRoute
+from api.paging import cursor_after, place_of
 from api.problems import Problem, ProblemError
 from api.schemas import CancelBody, OrderPage, PlaceOrder, order_request
 from domain.errors import InvalidOrder
@@ -113,21 +111,6 @@ async def place_order(
     return result.order
 
 
-def _cursor(place: tuple[datetime, str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps([place[0].isoformat(), place[1]]).encode()).decode().rstrip("=")
-
-
-def _place(cursor: str) -> tuple[datetime, str]:
-    """The place in the list a cursor stands for; 422 when it is not one this API gave."""
-    try:
-        moment, order_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(moment), str(uuid.UUID(order_id))
-    except (ValueError, TypeError):
-        raise ProblemError(
-            422, "cursor: not a cursor this API gave; pass next_cursor of the previous page", "invalid-cursor"
-        ) from None
-
-
 @router.get("", response_model=OrderPage, responses={401: {"model": Problem}, 403: {"model": Problem}})
 async def list_orders(
     store: OrderStoreDep,
@@ -137,9 +120,9 @@ async def list_orders(
     cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
 ) -> OrderPage:
     """Staff: stored orders, newest first, a page at a time."""
-    after = _place(cursor) if cursor else None
+    after = place_of(cursor) if cursor else None
     orders, last = await run_in_threadpool(store.page, status or [], limit, after)
-    return OrderPage(orders=orders, next_cursor=_cursor(last) if last else None)
+    return OrderPage(orders=orders, next_cursor=cursor_after(last) if last else None)
 
 
 @router.get(

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Engine, Numeric, event
+from sqlalchemy import Column, DateTime, Engine, Float, ForeignKey, Index, Numeric, String, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlmodel import Field, SQLModel, create_engine
@@ -18,6 +18,10 @@ def _money() -> Column[Decimal]:
 
 def _moment(nullable: bool = False, index: bool = False) -> Column[datetime]:
     return Column(DateTime(timezone=True), nullable=nullable, index=index)
+
+
+def _seconds() -> Column[float]:
+    return Column(Float(), nullable=True)
 
 
 class PizzaRow(SQLModel, table=True):
@@ -49,6 +53,30 @@ class OrderRow(SQLModel, table=True):
     placed_at: datetime = Field(sa_column=_moment(index=True))  # staff list orders newest first
     finished_at: datetime | None = Field(default=None, sa_column=_moment(nullable=True, index=True))
     snapshot: str
+    # Facts the manager's numbers and a customer's history are read by (migration 0002_order_facts). Nullable:
+    # a worker of the release before them still saves orders without them during a rolling upgrade.
+    customer_phone: str | None = None
+    confirmed_at: datetime | None = Field(default=None, sa_column=_moment(nullable=True))
+    ready_at: datetime | None = Field(default=None, sa_column=_moment(nullable=True, index=True))
+    prep_seconds: float | None = Field(default=None, sa_column=_seconds())  # confirmed -> ready
+    picked_up_at: datetime | None = Field(default=None, sa_column=_moment(nullable=True))
+    delivered_at: datetime | None = Field(default=None, sa_column=_moment(nullable=True, index=True))
+    delivery_seconds: float | None = Field(default=None, sa_column=_seconds())  # picked up -> delivered
+    cancelled_from: str | None = None  # the status a cancelled order was in when it was cancelled
+
+    # A customer's history, newest first, a page at a time.
+    __table_args__ = (Index("ix_orders_customer_history", "customer_phone", "placed_at", "id"),)
+
+
+class OrderLineRow(SQLModel, table=True):
+    """An order's lines, as the pizzas it holds (sizes and toppings left to the snapshot): the top pizzas."""
+
+    __tablename__ = "order_lines"
+    order_id: str = Field(sa_column=Column(String(), ForeignKey("orders.id"), primary_key=True))
+    line_no: int = Field(primary_key=True)
+    pizza: str
+    size: str
+    quantity: int
 
 
 class KitchenTicketRow(SQLModel, table=True):

@@ -1,10 +1,8 @@
 """The menu and order stores against a real SQLite file and a real PostgreSQL server."""
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func
@@ -19,7 +17,7 @@ from activities.store.tables import KitchenTicketRow, OrderRow, make_engine
 from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, LineRequest, Menu, OrderLine, Size
 from domain.order import Customer, Order, OrderStatus, PaymentMethod, StatusChange
 from domain.pricing import Fulfilment
-from tests.conftest import database_of_kind, free_port
+from tests.conftest import free_port
 
 S = OrderStatus
 MENU = Menu.of(SEED_PIZZAS, SEED_TOPPINGS)
@@ -29,14 +27,6 @@ NOON = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 TWO_LARGE_MARGHERITAS_WITH_BASIL = (LineRequest("margherita", "large", ("basil",), 2),)  # delivered: 39.40
 SMALL_MARGHERITA_WITH_OLIVES = (LineRequest("margherita", "small", ("olives",)),)  # picked up: 11.95
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """The store on a real SQLite file, and on a real PostgreSQL server, each migrated as a new shop's."""
-    engine = make_engine(database_of_kind(request.param, request, tmp_path))
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
