@@ -1,5 +1,6 @@
 """`make run` as a newcomer uses it: the API and the Temporal UI come up, and Ctrl-C stops everything."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -42,6 +43,40 @@ def _chromium() -> str:
     if found is None:
         pytest.fail("chromium not found: install it (`make test` does it with apt-get)")
     return found
+
+
+def _the_readme_walk_runs(api: str) -> None:
+    """The README's walk through the shop, pasted into a shell as a newcomer would: every call answers 2xx."""
+    readme = (ROOT / "README.md").read_text()
+    walk = readme.split("## A walk through the shop", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    assert "API=http://127.0.0.1:8000\n" in walk
+    script = "\n".join([
+        "set -euo pipefail",
+        # Each answer on a line of its own, and a 4xx or 5xx stops the walk.
+        'curl() { command curl --fail-with-body "$@"; echo; }',
+        walk.replace("API=http://127.0.0.1:8000", f"API={api}"),
+        'echo "WALK $ID $OTHER_ID"',
+    ])  # fmt: skip
+    done = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, f"the README's walk failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    answers = []
+    for line in done.stdout.splitlines():
+        with contextlib.suppress(ValueError):
+            answers.append(json.loads(line))
+    order_id, other_id = done.stdout.rsplit("WALK ", 1)[1].split()
+    delivered = httpx.get(f"{api}/api/orders/{order_id}", timeout=10).json()
+    assert delivered["status"] == "completed" and delivered["delivery"]["driver"] == "toad"
+    assert delivered["delivery"]["delivered_at"] is not None
+    cancelled = httpx.get(f"{api}/api/orders/{other_id}", timeout=10).json()
+    assert cancelled["status"] == "cancelled" and cancelled["payment"]["refund_id"]
+    menus = [a for a in answers if isinstance(a, list) and a and "display_name" in a[0]]
+    assert [p["available"] for p in menus[0] if p["name"] == "margherita"] == [False]  # no mozzarella counted
+    stock = [a for a in answers if isinstance(a, list) and a and "ingredient" in a[0]][-1]
+    assert {"ingredient": "mozzarella", "tracked": True, "on_hand": 60, "reserved": 0, "available": 60} in stock
+    numbers = [a for a in answers if isinstance(a, dict) and "prep_minutes" in a]
+    assert numbers and numbers[0]["orders_completed"] == 1 and numbers[0]["cancelled_by_stage"]["confirmed"] == 1
+    history = [a for a in answers if isinstance(a, dict) and "next_cursor" in a]
+    assert [o["id"] for o in history[0]["orders"]] == [other_id, order_id]
 
 
 def _the_ui_shows_an_order_decoded(ui: str, api: str) -> None:
@@ -104,6 +139,7 @@ def test_make_run_serves_the_api_and_the_temporal_ui_and_ctrl_c_stops_all_three(
         # Prometheus can scrape all three.
         for metrics in (f"{api}/metrics", *(f"http://127.0.0.1:{ports[p]}/metrics" for p in names[-2:])):
             assert metrics in banner and _answers(metrics), metrics
+        _the_readme_walk_runs(api)
         _the_ui_shows_an_order_decoded(ui, api)
         listed = subprocess.run(
             [BIN / "temporal", "operator", "search-attribute", "list", "--address",
