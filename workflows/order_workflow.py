@@ -247,14 +247,14 @@ class OrderWorkflow(OrderHandlers):
                     self._may_continue_as_new = False
                     continue
                 self._reached(status)
+                if RELEASE_STOCK in self._undo.names():  # the kitchen started it (ops' signals may skip ahead)
+                    await self._stock_step(StockActivities.consume_stock, "take the reserved ingredients")
+                    self._undo.drop(RELEASE_STOCK)  # used now: a cancel from here on gives nothing back
                 if status is OrderStatus.COMPLETED:
                     await self._tell_ready()
                     await self._db(StoreActivities.record_completion, f"record the sale of ${order.total}")
                     return
                 await self._db(StoreActivities.save_order, f"store the order as {status}")
-                if status is OrderStatus.PREPARING and RELEASE_STOCK in self._undo.names():
-                    await self._stock_step(StockActivities.consume_stock, "take the reserved ingredients")
-                    self._undo.drop(RELEASE_STOCK)  # used now: a cancel from here on gives nothing back
                 if status is OrderStatus.READY:
                     await self._tell_ready()
                 handled = status

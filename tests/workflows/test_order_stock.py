@@ -87,7 +87,7 @@ async def test_preparing_consumes_the_stock_and_a_later_cancel_gives_nothing_bac
 
     names = pizzeria.activities.names()[before:]
     assert names == [
-        "save_order", "consume_stock", "remove_from_kitchen", "refund_payment", "record_cancellation",
+        "consume_stock", "save_order", "remove_from_kitchen", "refund_payment", "record_cancellation",
         "notify_customer",
     ]  # fmt: skip
     assert pizzeria.activities.args("consume_stock")[0].order_id == start.order_id
@@ -120,3 +120,17 @@ async def test_a_continued_order_still_releases_its_stock_when_cancelled(pizzeri
     assert pizzeria.activities.names()[before:] == [
         "remove_from_kitchen", "refund_payment", "release_stock", "record_cancellation", "notify_customer"
     ]  # fmt: skip
+
+
+async def test_signals_that_take_the_order_from_confirmed_to_completed_at_once_still_consume_its_stock(
+    pizzeria: Pizzeria,
+):
+    pizzeria.activities.stock = {"mozzarella": 5}
+    handle, _ = await pizzeria.place()
+
+    for signal in ("mark_preparing", "mark_ready", "mark_completed"):  # ops, with the CLI, one after the other
+        await handle.signal(signal, {"by": "ops"})
+
+    assert (await handle.result()).status is OrderStatus.COMPLETED
+    names = pizzeria.activities.names()
+    assert names.count("consume_stock") == 1 and "release_stock" not in names
