@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -69,7 +70,8 @@ async def shop(temporal_env: WorkflowEnvironment, new_database) -> AsyncIterator
 
 def needs(lines: list[dict]) -> Counter[str]:
     """What the lines take of each ingredient, from the recipes (prices play no part)."""
-    priced = [OrderLine(x["name"], Size(x["size"]), tuple(x["toppings"]), x["quantity"], 0, 0) for x in lines]  # type: ignore[arg-type]
+    free = Decimal(0)
+    priced = [OrderLine(x["name"], Size(x["size"]), tuple(x["toppings"]), x["quantity"], free, free) for x in lines]
     return Counter(portions_needed(priced, SEED_RECIPES))
 
 
