@@ -128,6 +128,11 @@ CONCURRENCY ?= 60
 soak: $(STAMP)
 	$(BIN)/python -m tests.load.reconcile --orders $(ORDERS) --concurrency $(CONCURRENCY)
 
+# 300 orders against tight stock (make test runs 60 of them); PIZZERIA_TEST_DATABASE=postgresql for PostgreSQL.
+.PHONY: soak-stock
+soak-stock: $(STAMP)
+	PIZZERIA_STOCK_LOAD_ORDERS=300 $(BIN)/python -m pytest -q tests/load/test_stock_reconciliation.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

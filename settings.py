@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = Field(None, validation_alias=_env("TWILIO_FROM_NUMBER"))
     twilio_api_base: HttpUrl | None = None
     kitchen_sla_seconds: int = Field(2700, gt=0)
+    # After a reserve or a consumption, a tracked ingredient with this many portions available or fewer is
+    # logged as low (one WARNING line each).
+    low_stock_portions: int = Field(10, ge=0)
     # How long POST /api/orders waits for the order to be confirmed before answering 503.
     confirm_timeout_seconds: float = Field(10.0, gt=0, le=60)
     # id:base64-key pairs, newest first; set, every payload in Temporal is encrypted (workflows/payload_codec.py).

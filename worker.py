@@ -24,6 +24,8 @@ from activities.payments.stripe import StripePayments
 from activities.store.activities import StoreActivities
 from activities.store.menu import MenuStore
 from activities.store.orders import OrderStore
+from activities.store.stock import StockStore
+from activities.store.stock_activities import StockActivities
 from activities.texts.activities import TextActivities
 from activities.texts.console import ConsoleNotifier
 from activities.texts.port import Notifier
@@ -77,6 +79,7 @@ def build_worker(
     `engine` or the database the settings name."""
     engine = engine or open_database(settings)
     store = StoreActivities(OrderStore(engine), MenuStore(engine))
+    stock = StockActivities(StockStore(engine), settings.low_stock_portions)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -85,7 +88,7 @@ def build_worker(
         # the worker's CPU under load (py-spy). OrderWorkflow is pure and deterministic, and its tests run
         # it inside the sandbox, which would catch a non-deterministic call; production runs it without.
         workflow_runner=UnsandboxedWorkflowRunner(),
-        activities=[*store.all(), *PaymentActivities(payments).all(), *TextActivities(texts).all()],
+        activities=[*store.all(), *stock.all(), *PaymentActivities(payments).all(), *TextActivities(texts).all()],
         # The database steps are plain functions; they run on these threads.
         activity_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity"),
         max_concurrent_activities=32,

@@ -16,7 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from activities.store.menu import MenuStore
 from activities.store.orders import OrderStore
-from api import analytics, codec, customers, health, kitchen, menu, metrics, orders
+from activities.store.stock import StockStore
+from api import analytics, codec, customers, health, kitchen, menu, metrics, orders, stock
 from api.codec import CodecCORS
 from api.deps import RecentMenu
 from api.gateway import OrderGateway
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
         app.state.gateway = OrderGateway(client, settings, OrderIds(secret), legacy)
         app.state.menu = MenuStore(engine)
         app.state.recent_menu = RecentMenu(app.state.menu)
+        app.state.stock = StockStore(engine)
         loop = asyncio.get_running_loop()
         before = loop.get_exception_handler()
         loop.set_exception_handler(_quiet_about_calls_given_up)
@@ -151,8 +153,9 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
     )
     app.state.settings = settings
     app.state.metrics = ApiMetrics()
+    app.state.metrics.watch_stock(lambda: getattr(app.state, "stock", None))
     install_problem_handlers(app)
-    for module in (menu, orders, kitchen, analytics, customers, health, codec, metrics):
+    for module in (menu, orders, kitchen, stock, analytics, customers, health, codec, metrics):
         app.include_router(module.router)
     # Innermost: it sees the route a request matched (Edge may have rewritten the path first).
     app.add_middleware(AccessMiddleware, metrics=app.state.metrics)

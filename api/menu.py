@@ -1,5 +1,6 @@
 """The menu: read by everyone, changed by managers."""
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Annotated
 
@@ -7,11 +8,14 @@ from fastapi import APIRouter, Path
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
+from activities.store.menu import MenuStore
+from activities.store.stock import StockStore
 from api.auth import Manager
 from api.deps import MenuDep, RecentMenuDep
 from api.json_body import StrictJSONRoute
 from api.problems import Problem, ProblemError, Responses
-from domain.menu import Pizza, Size, Topping
+from api.stock import StockDep
+from domain.menu import Menu, Pizza, Size, Topping
 from domain.money import cents
 from workflows.text_types import MenuName
 
@@ -91,21 +95,36 @@ NOT_FOUND: Responses = {404: {"model": Problem, "description": "No such item"}}
 AUTH: Responses = {401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}}
 
 
-@router.get("", response_model=MenuOut)
-async def read_menu(menu: MenuDep) -> MenuOut:
-    """The whole menu with today's prices: the only source of prices."""
-    loaded = await run_in_threadpool(menu.load)
+def _as_offered(menu: MenuStore, stock: StockStore) -> MenuOut:
+    """The menu as customers see it: an item is available when the manager offers it and the tracked
+    ingredients can make one of it (a pizza at its smallest size)."""
+    loaded: Menu = menu.load()
+    can = stock.menu_stock()
     return MenuOut(
-        pizzas=[PizzaOut.of(p) for p in loaded.pizzas.values()],
-        toppings=[ToppingOut.of(t) for t in loaded.toppings.values()],
+        pizzas=[
+            PizzaOut.of(replace(p, available=p.available and can.make_pizza(p.name))) for p in loaded.pizzas.values()
+        ],
+        toppings=[
+            ToppingOut.of(replace(t, available=t.available and can.add_topping(t.name)))
+            for t in loaded.toppings.values()
+        ],
     )
 
 
+@router.get("", response_model=MenuOut)
+async def read_menu(menu: MenuDep, stock: StockDep) -> MenuOut:
+    """The whole menu with today's prices: the only source of prices.
+
+    `available` is false for what the manager took off the menu, and for what the tracked stock cannot make
+    one of now (it comes back when restocked).
+    """
+    return await run_in_threadpool(_as_offered, menu, stock)
+
+
 @router.get("/pizzas", response_model=list[PizzaOut])
-async def read_pizzas(menu: MenuDep) -> list[PizzaOut]:
-    """The pizzas alone."""
-    loaded = await run_in_threadpool(menu.load)
-    return [PizzaOut.of(p) for p in loaded.pizzas.values()]
+async def read_pizzas(menu: MenuDep, stock: StockDep) -> list[PizzaOut]:
+    """The pizzas alone, available as on the whole menu."""
+    return (await run_in_threadpool(_as_offered, menu, stock)).pizzas
 
 
 @router.put("/pizzas/{name}", response_model=PizzaOut, responses={**NOT_FOUND, **AUTH})

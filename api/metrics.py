@@ -2,8 +2,10 @@
 
 import logging
 import time
+from collections.abc import Callable, Iterator
 
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -15,12 +17,17 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from activities.store.stock import StockStore
 from observability import current_order
 
 router = APIRouter(tags=["operations"])
 access_log = logging.getLogger("pizzeria.api.access")
+log = logging.getLogger("pizzeria.api")
 UNMATCHED = "unmatched"  # paths no route serves share one label, so a scan cannot blow up the series
 # POST /api/orders waits up to ~10 s for the saga; the rest answer in milliseconds.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0)
@@ -49,6 +56,42 @@ class ApiMetrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
+
+    def watch_stock(self, store: Callable[[], StockStore | None]) -> None:
+        """Serve the stock gauge from the store `store` gives at scrape (None before the app has started)."""
+        self.registry.register(StockCollector(store))
+
+
+class StockCollector(Collector):
+    """`pizzeria_stock_available{ingredient}`: portions available (on hand less reserved) of each tracked
+    ingredient, read from the database at each scrape."""
+
+    def __init__(self, store: Callable[[], StockStore | None]) -> None:
+        self._store = store
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "pizzeria_stock_available",
+            "Portions of a tracked ingredient available to new orders (on hand less reserved)",
+            labels=["ingredient"],
+        )
+
+    def describe(self) -> Iterator[Metric]:
+        yield self._family()  # what it serves, without reading the database when registered
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._family()
+        store = self._store()
+        try:
+            levels = store.levels() if store is not None else []
+        except SQLAlchemyError as err:  # the scrape still answers with the API's own metrics
+            log.warning("stock levels cannot be read for /metrics: %s", str(err).splitlines()[0])
+            levels = []
+        for level in levels:
+            if level.available is not None:
+                family.add_metric([level.ingredient], level.available)
+        yield family
 
 
 class AccessMiddleware:
@@ -98,4 +141,5 @@ class AccessMiddleware:
 async def metrics(request: Request) -> Response:
     """Prometheus metrics of this API process."""
     registry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    # In a thread: the stock gauge reads the database.
+    return Response(await run_in_threadpool(generate_latest, registry), media_type=CONTENT_TYPE_LATEST)

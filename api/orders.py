@@ -71,7 +71,11 @@ async def finished_or_unknown(store: OrderStore, unknown: OrderNotFound, change:
         200: {"model": Order, "description": "A repeat of an earlier request (same Idempotency-Key): the same order"},
         402: {"model": Problem, "description": "The card was declined; nothing was charged"},
         409: {"model": Problem, "description": "The Idempotency-Key was used for a different order"},
-        422: {"model": Problem, "description": "Malformed, or naming something the menu does not offer"},
+        422: {
+            "model": Problem,
+            "description": "Malformed, naming something the menu does not offer, or more than the stock holds of an "
+            "ingredient (the detail names it); nothing was charged",
+        },
         503: {"model": Problem, "description": "Not confirmed in time; repeat with the same Idempotency-Key"},
     },
 )

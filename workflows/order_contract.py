@@ -120,6 +120,8 @@ class CarriedOver(BaseModel):
     ready_told: bool = False
     # When the kitchen's promise runs out, while it is still being watched.
     sla_due: datetime | None = None
+    # The order holds reserved stock, not yet consumed: undoing it releases that.
+    stock_held: bool = False
 
 
 # An order waiting for the kitchen starts a fresh run once its history is this long (or Temporal suggests it).

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentActivities,
     )
     from activities.store.activities import INVALID_ORDER, KitchenTicket, StoreActivities, ValidateOrder
+    from activities.store.stock_activities import OUT_OF_STOCK, StockActivities, StockHold, StockRequest
     from domain.messages import cancelled_text, confirmation_text, late_text, ready_text
     from domain.order import Order, OrderStatus, PaymentMethod
     from workflows import order_steps as steps
@@ -40,8 +41,11 @@ NOTIFIER = "notifier"
 # The compensations, by name.
 REFUND = "refund the card"
 LEAVE_KITCHEN = "leave the kitchen's queue"
+RELEASE_STOCK = "release the stock"
 # A patch (docs/changing-workflows.md): a long history while waiting for the kitchen continues as new.
 CONTINUE_AS_NEW_PATCH = "continue-as-new-while-waiting-for-the-kitchen"
+# A patch: the order reserves the stock it needs before the charge (and consumes it at preparing).
+STOCK_PATCH = "reserve-stock-before-the-charge"
 
 
 class _CancelRequested(Exception):
@@ -70,7 +74,10 @@ class OrderWorkflow(OrderHandlers):
         self._settled = True
         self._ready_told = carried.ready_told
         self._sla_due = carried.sla_due
-        # What undoing the order would take, as `_place` pushed it: refund a card, leave the kitchen.
+        # What undoing the order would take, as `_place` pushed it: release the stock, refund a card, leave the
+        # kitchen.
+        if carried.stock_held:
+            self._undo.push(RELEASE_STOCK, self._release_stock)
         if self._start.request.payment_method is PaymentMethod.CARD:
             self._undo.push(REFUND, self._refund)
         self._undo.push(LEAVE_KITCHEN, self._leave_kitchen)
@@ -135,6 +142,10 @@ class OrderWorkflow(OrderHandlers):
         )
         self._view.priced(self._order)
         self._checkpoint()
+        if workflow.patched(STOCK_PATCH):
+            if not await self._reserve_stock():
+                return False
+            self._checkpoint()
         if request.payment_method is PaymentMethod.CARD:
             # Pushed before the charge: a charge whose outcome is unknown is still refunded.
             self._undo.push(REFUND, self._refund)
@@ -175,6 +186,7 @@ class OrderWorkflow(OrderHandlers):
             if (declined := steps.business_error(err, PAYMENT_DECLINED)) is None:
                 raise
             self._undo.drop(REFUND)  # nothing was charged
+            await self._undo.run()  # what was done before the charge (the stock it reserved)
             code = declined.details[0] if declined.details else None
             self._rejection = Rejection(kind="declined", detail=declined.message, decline_code=code)
             self._order.reject(workflow.now(), f"card declined: {declined.message}", by="payments")
@@ -183,6 +195,32 @@ class OrderWorkflow(OrderHandlers):
             self._settled = True
             return False
         self._order.record_payment(receipt.transaction_id)
+        return True
+
+    async def _reserve_stock(self) -> bool:
+        """Reserve the portions of tracked ingredients; short of one, the order is refused. False when it was."""
+        assert self._order is not None
+        # Pushed before the step: a reserve whose outcome is unknown (cancelled in flight) is still released.
+        self._undo.push(RELEASE_STOCK, self._release_stock)
+        try:
+            reserved = await workflow.execute_local_activity_method(
+                StockActivities.reserve_stock,
+                StockRequest(self._order.id, self._order.items),
+                summary=f"reserve the ingredients of {self._order.pizza_count} pizza(s)",
+                **steps.PLACEMENT_DATABASE_STEP,
+            )
+        except FailureError as err:
+            if (short := steps.business_error(err, OUT_OF_STOCK)) is None:
+                raise
+            self._undo.drop(RELEASE_STOCK)  # nothing was reserved
+            self._rejection = Rejection(kind="invalid", detail=short.message)
+            self._order.reject(workflow.now(), short.message, by="stock")
+            self._reached(OrderStatus.REJECTED)
+            await self._db(StoreActivities.record_rejection, "record the order refused for want of stock")
+            self._settled = True
+            return False
+        if not reserved:
+            self._undo.drop(RELEASE_STOCK)  # no ingredient of the order is tracked
         return True
 
     # --- following the kitchen ------------------------------------------------------------
@@ -209,6 +247,9 @@ class OrderWorkflow(OrderHandlers):
                     self._may_continue_as_new = False
                     continue
                 self._reached(status)
+                if RELEASE_STOCK in self._undo.names():  # the kitchen started it (ops' signals may skip ahead)
+                    await self._stock_step(StockActivities.consume_stock, "take the reserved ingredients")
+                    self._undo.drop(RELEASE_STOCK)  # used now: a cancel from here on gives nothing back
                 if status is OrderStatus.COMPLETED:
                     await self._tell_ready()
                     await self._db(StoreActivities.record_completion, f"record the sale of ${order.total}")
@@ -261,7 +302,12 @@ class OrderWorkflow(OrderHandlers):
         workflow.logger.info(
             "order %s continues as new after %d events", self._order.id, workflow.info().get_current_history_length()
         )
-        carried = CarriedOver(order=self._order, ready_told=self._ready_told, sla_due=self._sla_due)
+        carried = CarriedOver(
+            order=self._order,
+            ready_told=self._ready_told,
+            sla_due=self._sla_due,
+            stock_held=RELEASE_STOCK in self._undo.names(),
+        )
         workflow.continue_as_new(self._start.model_copy(update={"carried_over": carried}))
 
     # --- undoing it -----------------------------------------------------------------------
@@ -294,6 +340,15 @@ class OrderWorkflow(OrderHandlers):
     async def _refund(self) -> None:
         assert self._order is not None
         self._refund_id = await steps.refund(self._order)
+
+    async def _release_stock(self) -> None:
+        await self._stock_step(StockActivities.release_stock, "release the reserved ingredients")
+
+    async def _stock_step(self, step: Callable[[StockActivities, StockHold], None], summary: str) -> None:
+        assert self._order is not None
+        await workflow.execute_local_activity_method(
+            step, StockHold(self._order.id), summary=summary, **steps.DATABASE_STEP
+        )
 
     async def _leave_kitchen(self) -> None:
         assert self._order is not None

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Engine, Float, ForeignKey, Index, Numeric, String, event
+from sqlalchemy import Column, DateTime, Engine, Float, ForeignKey, Index, Integer, Numeric, String, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlmodel import Field, SQLModel, create_engine
@@ -83,6 +83,43 @@ class KitchenTicketRow(SQLModel, table=True):
     __tablename__ = "kitchen_queue"
     order_id: str = Field(primary_key=True)
     queued_at: datetime = Field(sa_column=_moment())
+
+
+def _count() -> Column[int]:
+    return Column(Integer, nullable=False, server_default=text("0"))
+
+
+class IngredientRow(SQLModel, table=True):
+    """An ingredient's stock in portions. `on_hand` NULL: not tracked (never refuses an order).
+
+    available = on_hand - reserved; on_hand falls by what is consumed (an order reaching preparing).
+    """
+
+    __tablename__ = "ingredient"
+    name: str = Field(primary_key=True)
+    on_hand: int | None = None
+    reserved: int = Field(default=0, sa_column=_count())
+    consumed: int = Field(default=0, sa_column=_count())
+
+
+class RecipeRow(SQLModel, table=True):
+    """Portions of an ingredient in one pizza of a size (toppings are not here: one portion of their own each)."""
+
+    __tablename__ = "recipe"
+    pizza: str = Field(primary_key=True)
+    ingredient: str = Field(primary_key=True)
+    size: str = Field(primary_key=True)
+    portions: int
+
+
+class StockReservationRow(SQLModel, table=True):
+    """What an order holds of a tracked ingredient: reserved, then consumed (preparing) or released (undone)."""
+
+    __tablename__ = "stock_reservation"
+    order_id: str = Field(primary_key=True)
+    ingredient: str = Field(primary_key=True)
+    portions: int
+    state: str
 
 
 def utc(moment: datetime) -> datetime:

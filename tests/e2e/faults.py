@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 # The activities an order's history holds for each status it went through: each step once.
 STEPS = {
-    "received": ["validate_order", "charge_payment"],
+    "received": ["validate_order", "reserve_stock", "charge_payment"],
     "confirmed": ["save_order", "queue_in_kitchen", "notify_customer"],
     "preparing": ["save_order"],
     "ready": ["save_order", "notify_customer"],

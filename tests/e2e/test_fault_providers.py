@@ -129,6 +129,8 @@ async def notify_failures(client: Client, order_id: str) -> list[str]:
         if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
             continue
         marker = event.marker_recorded_event_attributes
+        if "data" not in marker.details:  # a patch's marker, not a step's
+            continue
         details = json.loads(marker.details["data"].payloads[0].data)
         if details["activity_type"] == "notify_customer" and marker.HasField("failure"):
             failures.append(marker.failure.message)

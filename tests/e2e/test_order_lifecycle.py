@@ -81,7 +81,7 @@ async def test_an_order_goes_from_placed_to_completed_and_its_history_tells_the_
     assert description.status == WorkflowExecutionStatus.COMPLETED
     assert description.typed_search_attributes.get(ORDER_STATUS) == "completed"
     assert await story(temporal_env.client, order["id"]) == [
-        "validate_order", "charge_payment", "save_order", "queue_in_kitchen", "notify_customer",
+        "validate_order", "reserve_stock", "charge_payment", "save_order", "queue_in_kitchen", "notify_customer",
         "save_order", "save_order", "notify_customer", "record_completion",
     ]  # fmt: skip
     assert await event_count(temporal_env.client, order["id"]) <= 45

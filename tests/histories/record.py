@@ -157,6 +157,22 @@ async def invalid_order(shop: Pizzeria) -> WorkflowHandle[Any, Any]:
     return handle
 
 
+async def out_of_stock(shop: Pizzeria) -> WorkflowHandle[Any, Any]:
+    """Mozzarella is tracked and short: the order is refused before any charge, naming it."""
+    shop.activities.stock = {"mozzarella": 4}
+    handle, _ = await shop.place(start_for("out_of_stock"))
+    await handle.result()
+    return handle
+
+
+async def stock_used(shop: Pizzeria) -> WorkflowHandle[Any, Any]:
+    """Mozzarella is tracked: reserved before the charge, consumed at preparing, then ready and completed."""
+    shop.activities.stock = {"mozzarella": 5}
+    handle, _ = await shop.place(start_for("stock_used"))
+    await kitchen(handle, OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.COMPLETED)
+    return handle
+
+
 async def failed_after_charge(shop: Pizzeria) -> WorkflowHandle[Any, Any]:
     """Storing the order fails for good after the charge: refunded, cancelled by the system."""
     shop.activities.failing_save = "the database is gone"
@@ -242,6 +258,8 @@ PATHS: dict[str, OrderPath] = {
     "card_declined": card_declined,
     "invalid_order": invalid_order,
     "failed_after_charge": failed_after_charge,
+    "out_of_stock": out_of_stock,
+    "stock_used": stock_used,
     "late_kitchen": late_kitchen,
     "refused_signals": refused_signals,
     "continued_as_new": continued_as_new,

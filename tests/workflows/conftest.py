@@ -38,10 +38,12 @@ from activities.payments.activities import (
     RefundRequest,
 )
 from activities.store.activities import INVALID_ORDER, KitchenTicket, ValidateOrder
+from activities.store.stock_activities import OUT_OF_STOCK, StockHold, StockRequest
 from activities.texts.activities import Notification
 from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, Menu, OrderLine
 from domain.order import Order, OrderStatus, PaymentMethod
 from domain.pricing import Fulfilment
+from domain.stock import SEED_RECIPES, portions_needed
 from tests.conftest import ENCRYPTION_KEYS
 from workflows.order_contract import (
     ORDER_STATUS,
@@ -64,7 +66,7 @@ DEFAULT_SLA_SECONDS = 2700
 UNDONE_AFTER_CONFIRMATION = ["remove_from_kitchen", "refund_payment", "record_cancellation", "notify_customer"]
 # Every step of an order cancelled while its card is being charged.
 CANCELLED_DURING_CHARGE = [
-    "validate_order", "charge_payment", "refund_payment", "record_cancellation", "notify_customer"
+    "validate_order", "reserve_stock", "charge_payment", "refund_payment", "record_cancellation", "notify_customer"
 ]  # fmt: skip
 PATIENCE = 15.0  # seconds of real time a test waits for the worker before giving up
 
@@ -117,6 +119,9 @@ class StandIns:
     failing_save: str | None = None  # save_order fails for good with this message
     refused_key: str | None = None  # the payment provider refuses our key with this message
     failing_texts: str | None = None  # every text fails with this message
+    # Tracked ingredients and their available portions (none tracked unless a test says so); reserve_stock
+    # refuses an order short of one, as the store does.
+    stock: dict[str, int] = field(default_factory=dict)
     # A call this says yes to waits (as a slow gateway or database would) until `release` is set.
     hold_when: Callable[[Call], bool] | None = None
     release: asyncio.Event = field(default_factory=asyncio.Event)
@@ -191,6 +196,25 @@ class StandIns:
             await record(Call("refund_payment", request))
             return RefundReceipt(f"re_{request.order_id}")
 
+        @activity.defn(name="reserve_stock")
+        async def reserve_stock(request: StockRequest) -> dict[str, int]:
+            await record(Call("reserve_stock", request))
+            needs = portions_needed(request.lines, SEED_RECIPES)
+            tracked = {name: count for name, count in needs.items() if name in self.stock}
+            for name, count in tracked.items():
+                if self.stock[name] < count:
+                    message = f"not enough {name} in stock: {count} portion(s) needed, {self.stock[name]} left"
+                    raise ApplicationError(message, type=OUT_OF_STOCK, non_retryable=True)
+            return tracked
+
+        @activity.defn(name="consume_stock")
+        async def consume_stock(hold: StockHold) -> None:
+            await record(Call("consume_stock", hold))
+
+        @activity.defn(name="release_stock")
+        async def release_stock(hold: StockHold) -> None:
+            await record(Call("release_stock", hold))
+
         @activity.defn(name="save_order")
         async def save_order(order: Order) -> None:
             await record(Call("save_order", order))
@@ -234,6 +258,9 @@ class StandIns:
             record_completion,
             record_cancellation,
             record_rejection,
+            reserve_stock,
+            consume_stock,
+            release_stock,
         ]
 
 

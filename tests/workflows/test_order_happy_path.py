@@ -47,6 +47,7 @@ async def test_an_order_placed_cooked_and_collected_ends_completed_and_tells_the
     calls = pizzeria.activities
     assert calls.names() == [
         "validate_order",
+        "reserve_stock",  # nothing tracked: nothing reserved, nothing to consume at preparing
         "charge_payment",
         "save_order",
         "queue_in_kitchen",
@@ -146,7 +147,7 @@ async def test_cash_orders_are_never_charged_nor_refunded(pizzeria):
     assert result.status is OrderStatus.COMPLETED
     names = pizzeria.activities.names()
     assert "charge_payment" not in names and "refund_payment" not in names
-    assert names[:4] == ["validate_order", "save_order", "queue_in_kitchen", "notify_customer"]
+    assert names[:5] == ["validate_order", "reserve_stock", "save_order", "queue_in_kitchen", "notify_customer"]
     assert "ready for pickup" in pizzeria.activities.texts()[-1]
 
 

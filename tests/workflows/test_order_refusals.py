@@ -24,7 +24,7 @@ async def test_a_declined_card_rejects_the_order_without_refund_or_kitchen(pizze
     last = placed.order.history[-1]
     assert (last.status, last.by) == (OrderStatus.REJECTED, "payments")
     assert "card declined" in last.notes
-    assert pizzeria.activities.names() == ["validate_order", "charge_payment", "record_rejection"]
+    assert pizzeria.activities.names() == ["validate_order", "reserve_stock", "charge_payment", "record_rejection"]
     assert pizzeria.activities.args("record_rejection")[0].status is OrderStatus.REJECTED
     result = await handle.result()
     assert result.status is OrderStatus.REJECTED
@@ -59,6 +59,7 @@ async def test_a_store_failure_after_the_charge_refunds_the_card_and_cancels_the
     assert placed.failure is not None and "the order database is gone" in placed.failure
     assert pizzeria.activities.names() == [
         "validate_order",
+        "reserve_stock",
         "charge_payment",
         "save_order",
         "refund_payment",
@@ -105,7 +106,7 @@ async def test_a_key_the_payment_provider_refuses_cancels_the_order_without_retr
     assert placed.failure is not None and "Invalid API Key" in placed.failure
     # Tried once; nothing was charged, so nothing is refunded and the kitchen never hears of it.
     assert pizzeria.activities.names() == [
-        "validate_order", "charge_payment", "record_cancellation", "notify_customer"
+        "validate_order", "reserve_stock", "charge_payment", "record_cancellation", "notify_customer"
     ]  # fmt: skip
     assert "refunded" not in pizzeria.activities.texts()[0]
     assert placed.order.payment.refund_id is None

@@ -114,6 +114,10 @@ CHANGES = {
         "before_patches.json",
         [("if workflow.patched(CONTINUE_AS_NEW_PATCH):", "if True:")],
     ),
+    "stock-unguarded": (
+        "happy_path.json",
+        [("if workflow.patched(STOCK_PATCH):", "if True:")],
+    ),
     "strict-signals-unguarded": (
         "before_patches.json",
         [(order_handlers, "and workflow.patched(STRICT_SIGNALS_PATCH)", "")],
