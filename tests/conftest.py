@@ -31,7 +31,7 @@ from api.order_ids import OrderIds
 from bootstrap import client_options
 from settings import Settings
 from tests.peers import StripePeer, TwilioPeer
-from tools.bench import ORDER_BODY
+from tools.bench import DELIVERY_BODY as ORDER_BODY
 from tools.stack import BIN, DEV_SERVER_TUNING, local_temporal_env
 from tools.supervisor import free_port
 from worker import TRACER, build_worker
@@ -66,7 +66,7 @@ def order_id_for(idempotency_key: str) -> str:
 
 
 def order_body(**changes: object) -> dict:
-    """A valid order request (the benchmark's order); keyword arguments replace its fields."""
+    """A valid order request (the benchmark's delivery order); keyword arguments replace its fields."""
     body = copy.deepcopy(ORDER_BODY)
     body.update(changes)
     return body
