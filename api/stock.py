@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from activities.store.stock import BelowReserved, StockLevel, StockStore
+from activities.store.stock import StockLevel, StockStore
 from api.auth import KitchenStaff, Manager
 from api.json_body import StrictJSONRoute
 from api.problems import Problem, ProblemError, Responses
@@ -29,7 +29,7 @@ class StockLevelOut(BaseModel):
     tracked: bool = Field(description="false: never counted; such an ingredient never refuses an order")
     on_hand: int | None = Field(description="portions the shop has, reserved ones included; null when not tracked")
     reserved: int = Field(description="portions held by orders placed but not yet preparing")
-    available: int | None = Field(description="on_hand - reserved; null when not tracked")
+    available: int | None = Field(description="on_hand - reserved, never below 0; null when not tracked")
 
     @classmethod
     def of(cls, level: StockLevel) -> "StockLevelOut":
@@ -66,7 +66,6 @@ async def read_stock(stock: StockDep, _: KitchenStaff) -> list[StockLevelOut]:
     responses={
         **AUTH,
         404: {"model": Problem, "description": "No such ingredient"},
-        409: {"model": Problem, "description": "Fewer portions than orders hold reserved now"},
         422: {"model": Problem},
     },
 )
@@ -75,13 +74,10 @@ async def set_stock(
 ) -> StockLevelOut:
     """Count an ingredient (it is tracked from then on), or stop tracking it with null.
 
-    A count below what orders hold reserved is refused (409): those portions are still on the shelf until the
-    orders are made or undone.
+    The count is what is on the shelf, reserved portions included. One below what orders hold reserved is taken
+    as it is: `available` is then 0 and new orders needing it are refused until a restock.
     """
-    try:
-        level = await run_in_threadpool(stock.set_on_hand, ingredient, count.on_hand)
-    except BelowReserved as below:
-        raise ProblemError(409, str(below), "below-reserved", reserved=below.reserved) from None
+    level = await run_in_threadpool(stock.set_on_hand, ingredient, count.on_hand)
     if level is None:
         raise ProblemError(404, f"there is no ingredient '{ingredient}'", "unknown-ingredient")
     return StockLevelOut.of(level)

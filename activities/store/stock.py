@@ -5,15 +5,18 @@ than there is), then consumes them when the kitchen starts it, or releases them 
 is idempotent per order, so an activity retried after a lost answer changes nothing twice.
 
 Counts, per ingredient: `on_hand` (what the shop has, reserved portions included; NULL = not tracked),
-`reserved` (held by orders not yet preparing), `consumed` (taken by orders, ever). Available = on_hand - reserved.
+`reserved` (held by orders not yet preparing), `consumed` (taken by orders, ever). Available = on_hand - reserved,
+never below zero: a manager's count is what is on the shelf, also when it is less than orders hold (spoilt
+stock); new orders are then refused until a restock, and consuming never takes on_hand below zero.
 """
 
+import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Connection, Engine, case, insert, or_, select, update
 from sqlmodel import col
 
 from activities.store.tables import IngredientRow, RecipeRow, StockReservationRow
@@ -22,6 +25,7 @@ from domain.menu import Size
 from domain.stock import Recipes, can_make_one
 
 RESERVED, CONSUMED, RELEASED = "reserved", "consumed", "released"
+log = logging.getLogger(__name__)
 
 # The columns the statements below use (lower case: they are values, not settings).
 name_, on_hand_, reserved_, consumed_ = (
@@ -47,17 +51,6 @@ class StockLevel:
     available: int | None  # on_hand - reserved; None when not tracked
 
 
-class BelowReserved(Exception):
-    """A count lower than what orders hold of the ingredient: refused, or available would go below zero."""
-
-    def __init__(self, ingredient: str, on_hand: int, reserved: int) -> None:
-        super().__init__(
-            f"{ingredient}: {reserved} portion(s) are reserved by orders not yet preparing; "
-            f"on_hand must be at least {reserved}, not {on_hand}"
-        )
-        self.ingredient, self.on_hand, self.reserved = ingredient, on_hand, reserved
-
-
 @dataclass(frozen=True)
 class MenuStock:
     """What the tracked ingredients can make now: each pizza's smallest size, each topping's one portion."""
@@ -74,7 +67,7 @@ class MenuStock:
 
 
 def _level(name: str, on_hand: int | None, reserved: int) -> StockLevel:
-    available = None if on_hand is None else on_hand - reserved
+    available = None if on_hand is None else max(on_hand - reserved, 0)
     return StockLevel(name, on_hand is not None, on_hand, reserved, available)
 
 
@@ -160,7 +153,8 @@ class StockStore:
                     continue  # settled meanwhile by another attempt
                 change: dict[str, Any] = {"reserved": reserved_ - count}
                 if state == CONSUMED:  # an ingredient no longer tracked keeps on_hand NULL (NULL - n)
-                    change |= {"on_hand": on_hand_ - count, "consumed": consumed_ + count}
+                    left = case((on_hand_.is_(None), None), (on_hand_ >= count, on_hand_ - count), else_=0)
+                    change |= {"on_hand": left, "consumed": consumed_ + count}
                 connection.execute(update(IngredientRow).where(name_ == name).values(change))
                 settled[name] = count
         return settled
@@ -189,21 +183,21 @@ class StockStore:
     def set_on_hand(self, ingredient: str, on_hand: int | None) -> StockLevel | None:
         """Count an ingredient (None: stop tracking it); None when there is no such ingredient.
 
-        Raises BelowReserved for a count lower than what orders hold of it now.
+        A count below what orders hold reserved is taken as it is (the shelf is what it is): nothing is
+        available until a restock, and the line in the log says so.
         """
         name = ingredient.lower()
         with self._writing() as connection:
-            change = update(IngredientRow).where(name_ == name)
-            if on_hand is not None:
-                change = change.where(reserved_ <= on_hand)  # checked in the same statement a reserve would wait on
-            done = connection.execute(change.values(on_hand=on_hand)).rowcount
+            connection.execute(update(IngredientRow).where(name_ == name).values(on_hand=on_hand))
             row = connection.execute(select(name_, on_hand_, reserved_).where(name_ == name)).first()
-            if row is None:
-                return None
-            if done != 1:
-                assert on_hand is not None
-                raise BelowReserved(name, on_hand, row.reserved)
-            return _level(*row)
+        if row is None:
+            return None
+        if on_hand is not None and on_hand < row.reserved:
+            log.warning(
+                "stock of %s counted at %d, below the %d portion(s) orders not yet preparing hold", name, on_hand,
+                row.reserved,
+            )  # fmt: skip
+        return _level(*row)
 
     def menu_stock(self) -> MenuStock:
         """What the tracked ingredients can make now, in two queries."""

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.exceptions import ApplicationError
 
-from activities.store.stock import BelowReserved, StockLevel, StockStore
+from activities.store.stock import StockLevel, StockStore
 from activities.store.stock_activities import OUT_OF_STOCK, StockActivities, StockHold, StockRequest
 from activities.store.tables import make_engine
 from domain.errors import StockShortage
@@ -100,19 +100,27 @@ def test_release_gives_back_once_and_consume_takes_from_the_shelf_once(stock: St
     assert level(stock, "mozzarella") == StockLevel("mozzarella", True, 7, 0, 7)
 
 
-def test_a_count_below_what_orders_hold_is_refused_and_untracking_keeps_the_reservations(stock: StockStore) -> None:
+def test_a_count_below_what_orders_hold_is_kept_and_untracking_keeps_the_reservations(
+    stock: StockStore, caplog: pytest.LogCaptureFixture
+) -> None:
     stock.set_on_hand("ham", 4)
     stock.reserve("order-1", {"ham": 3})
+    stock.reserve("order-3", {"ham": 1})
 
-    with pytest.raises(BelowReserved) as below:
-        stock.set_on_hand("ham", 2)
-    assert below.value.reserved == 3
-    assert "3 portion(s) are reserved" in str(below.value)
-    assert stock.set_on_hand("ham", 3) == StockLevel("ham", True, 3, 3, 0)
+    # Spoilt ham: the shelf holds less than the orders need. The count stands; nothing more is available.
+    assert stock.set_on_hand("ham", 2) == StockLevel("ham", True, 2, 4, 0)
+    assert "stock of ham counted at 2, below the 4 portion(s) orders not yet preparing hold" in caplog.text
+    with pytest.raises(StockShortage, match="not enough ham in stock: 1 portion"):
+        stock.reserve("order-4", {"ham": 1})
+    assert stock.consume("order-1") == {"ham": 3}
+    assert level(stock, "ham") == StockLevel("ham", True, 0, 1, 0)  # consuming never counts below zero
+    stock.release("order-3")
+    assert stock.set_on_hand("ham", 3) == StockLevel("ham", True, 3, 0, 3)
+    stock.reserve("order-1b", {"ham": 3})
 
     assert stock.set_on_hand("ham", None) == StockLevel("ham", False, None, 3, None)
     assert stock.reserve("order-2", {"ham": 100}) == {}  # untracked: never refuses
-    stock.release("order-1")
+    stock.release("order-1b")
     assert level(stock, "ham") == StockLevel("ham", False, None, 0, None)
     assert stock.set_on_hand("truffles", 3) is None
 
