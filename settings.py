@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     # After a reserve or a consumption, a tracked ingredient with this many portions available or fewer is
     # logged as low (one WARNING line each).
     low_stock_portions: int = Field(10, ge=0)
+    # A delivery order ready this long without a driver is flagged late for dispatch (and the customer told once).
+    delivery_pickup_sla_seconds: int = Field(900, gt=0)
     # How long POST /api/orders waits for the order to be confirmed before answering 503.
     confirm_timeout_seconds: float = Field(10.0, gt=0, le=60)
     # id:base64-key pairs, newest first; set, every payload in Temporal is encrypted (workflows/payload_codec.py).

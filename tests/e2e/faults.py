@@ -24,6 +24,7 @@ STEPS = {
     "confirmed": ["save_order", "queue_in_kitchen", "notify_customer"],
     "preparing": ["save_order"],
     "ready": ["save_order", "notify_customer"],
+    "out_for_delivery": ["save_order"],  # the texts of the way are its delivery's
     "completed": ["record_completion"],
     "cancelled": ["remove_from_kitchen", "refund_payment", "record_cancellation", "notify_customer"],
 }

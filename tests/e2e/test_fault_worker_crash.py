@@ -7,12 +7,17 @@ Only local activities are parked: they come back after the workflow task timeout
 import asyncio
 import uuid
 
+from temporalio.client import WorkflowExecutionStatus
+
 from tests.conftest import order_body, order_id_for
 from tests.e2e.faults import Store, assert_finished_whole, assert_unavailable, eventually, pay_through_stripe, reaches
 from tests.e2e.test_order_lifecycle import http_client, kitchen_moves, kitchen_token
+from tests.workflows.conftest import sealing_client
+from workflows.order_contract import DELIVERY_OUTCOME, delivery_workflow_id, workflow_id
 
 COMPLETED = ["received", "confirmed", "preparing", "ready", "completed"]
 CANCELLED = ["received", "confirmed", "cancelled"]
+DELIVERED = ["received", "confirmed", "preparing", "ready", "out_for_delivery", "completed"]
 
 
 async def test_a_worker_killed_at_any_stage_leaves_every_order_finished_with_one_charge_and_one_refund(
@@ -76,3 +81,32 @@ async def test_a_worker_killed_at_any_stage_leaves_every_order_finished_with_one
         await assert_finished_whole(temporal_env.client, store, stripe_peer, order_id, COMPLETED)
     for order_id in (cancelled_off_queue, cancelled_after_refund):
         await assert_finished_whole(temporal_env.client, store, stripe_peer, order_id, CANCELLED)
+
+
+async def test_a_worker_killed_while_an_order_is_out_for_delivery_leaves_it_delivered_by_the_next_one(
+    processes, temporal_env, stripe_peer
+):
+    pay_through_stripe(processes, stripe_peer)
+    processes.start_worker()
+    # Ops' signals, sealed as the API and the worker seal payloads.
+    ops = sealing_client(temporal_env)
+    async with http_client(processes) as http:
+        order_id = (await http.post("/api/orders", json=order_body())).json()["id"]
+        await kitchen_moves(http, order_id, "preparing", "ready")
+        order = ops.get_workflow_handle(workflow_id(order_id))
+        await order.signal("mark_picked_up", {"by": "gino"})
+        await reaches(http, order_id, "out_for_delivery")
+        running_when_killed = (await order.describe()).status
+
+        processes.kill_worker()
+        await order.signal("mark_delivered", {"by": "gino"})  # kept by Temporal while no worker runs
+        processes.start_worker()
+        done = await reaches(http, order_id, "completed")
+
+    assert running_when_killed is WorkflowExecutionStatus.RUNNING
+    assert (done["delivery"]["driver"], done["history"][-1]["by"]) == ("gino", "gino")
+    store = Store(processes.env["PIZZERIA_DATABASE_URL"])
+    await assert_finished_whole(temporal_env.client, store, stripe_peer, order_id, DELIVERED)
+    delivery = await temporal_env.client.get_workflow_handle(delivery_workflow_id(order_id)).describe()
+    assert delivery.status is WorkflowExecutionStatus.COMPLETED
+    assert delivery.typed_search_attributes.get(DELIVERY_OUTCOME) == "delivered"

@@ -34,7 +34,16 @@ from temporalio.worker import UnsandboxedWorkflowRunner
 
 from domain.order import OrderStatus, PaymentMethod
 from tests.workflows.conftest import Pizzeria, open_pizzeria, place_order
-from workflows.order_contract import SEARCH_ATTRIBUTES, CancelRequest, KitchenStep, OrderStart
+from workflows.delivery_workflow import DeliveryWorkflow
+from workflows.order_contract import (
+    SEARCH_ATTRIBUTES,
+    CancelRequest,
+    DeliveryEnd,
+    DriverStep,
+    KitchenStep,
+    OrderStart,
+    delivery_workflow_id,
+)
 from workflows.order_workflow import OrderWorkflow
 from workflows.payload_codec import ENCODING, KEY_ID, data_converter, parse_keys
 
@@ -195,6 +204,53 @@ async def late_kitchen(shop: Pizzeria) -> WorkflowHandle[Any, Any]:
     return handle
 
 
+async def _ready_for_a_driver(shop: Pizzeria, name: str, **changes: Any) -> WorkflowHandle[Any, Any]:
+    handle, _ = await shop.place(start_for(name, **changes))
+    await kitchen(handle, OrderStatus.PREPARING, OrderStatus.READY)
+    return handle
+
+
+async def delivered_by_driver(shop: Pizzeria) -> WorkflowHandle[Any, Any]:
+    """A driver picks the order up and delivers it (updates, as the API sends them)."""
+    handle = await _ready_for_a_driver(shop, "delivered_by_driver")
+    await handle.execute_update(OrderWorkflow.pick_up, DriverStep(driver="gino", notes="scooter 2"))
+    await handle.execute_update(OrderWorkflow.finish_delivery, DeliveryEnd(driver="gino", delivered=True))
+    return handle
+
+
+async def delivery_failed(shop: Pizzeria) -> WorkflowHandle[Any, Any]:
+    """The driver cannot deliver: refunded, cancelled by the driver with the reason, the customer told."""
+    handle = await _ready_for_a_driver(shop, "delivery_failed")
+    await handle.execute_update(OrderWorkflow.pick_up, DriverStep(driver="gino"))
+    await handle.execute_update(
+        OrderWorkflow.finish_delivery, DeliveryEnd(driver="gino", delivered=False, reason="nobody at the door")
+    )
+    return handle
+
+
+async def dispatch_late(shop: Pizzeria) -> WorkflowHandle[Any, Any]:
+    """No driver within the pickup promise (one second here): flagged late, the customer told; then delivered."""
+    handle = await _ready_for_a_driver(shop, "dispatch_late", delivery_pickup_sla_seconds=1)
+
+    async def told() -> bool:
+        return any("waiting for a driver" in text for text in shop.activities.texts())
+
+    await until(told, "the dispatch-late text")
+    await handle.execute_update(OrderWorkflow.pick_up, DriverStep(driver="gino"))
+    await handle.execute_update(OrderWorkflow.finish_delivery, DeliveryEnd(driver="gino", delivered=True))
+    return handle
+
+
+async def delivered_through_signals(shop: Pizzeria) -> WorkflowHandle[Any, Any]:
+    """Ops do the driver's steps with signals, as from the CLI; one not allowed at the time changes nothing."""
+    handle = await _ready_for_a_driver(shop, "delivered_through_signals")
+    await handle.signal("mark_delivered", {"by": "ops"})  # not out yet: refused
+    await handle.signal("mark_picked_up", {"by": "gino", "notes": "took it by phone"})
+    await idle(shop, handle)
+    await handle.signal("mark_delivered", {"by": "gino"})
+    return handle
+
+
 async def refused_signals(shop: Pizzeria) -> WorkflowHandle[Any, Any]:
     """Signals the order refuses: steps not allowed now, unknown fields, payloads that do not open or parse."""
     handle, _ = await shop.place(start_for("refused_signals"))
@@ -264,7 +320,13 @@ PATHS: dict[str, OrderPath] = {
     "refused_signals": refused_signals,
     "continued_as_new": continued_as_new,
     "before_patches": before_patches,
+    "delivered_by_driver": delivered_by_driver,
+    "delivery_failed": delivery_failed,
+    "dispatch_late": dispatch_late,
+    "delivered_through_signals": delivered_through_signals,
 }
+# Paths whose order has a delivery: its DeliveryWorkflow's history is written beside, as `<name>.delivery.json`.
+DELIVERED = {"delivered_by_driver", "delivery_failed", "dispatch_late", "delivered_through_signals"}
 
 
 def _source_then(path: str) -> str:
@@ -321,11 +383,17 @@ async def record(names: list[str], tag: str | None) -> None:
     client = Client(env.client.service_client, namespace=env.client.namespace, data_converter=converter)
     try:
         for name in names:
-            workflows = [workflow_before_patches()] if name == "before_patches" else [OrderWorkflow]
+            workflows = [workflow_before_patches()] if name == "before_patches" else [OrderWorkflow, DeliveryWorkflow]
             async with open_pizzeria(
                 env, client, workflows=workflows, workflow_runner=UnsandboxedWorkflowRunner()
             ) as shop:
-                await write_histories(client, f"{name}.{tag}" if tag else name, await PATHS[name](shop))
+                base = f"{name}.{tag}" if tag else name
+                handle = await PATHS[name](shop)
+                await write_histories(client, base, handle)
+                if name in DELIVERED:
+                    child = delivery_workflow_id(order_id(name))
+                    run_id = (await client.get_workflow_handle(child).describe()).run_id
+                    await write_histories(client, f"{base}.delivery", client.get_workflow_handle(child, run_id=run_id))
     finally:
         with suppress(Exception):
             await env.shutdown()

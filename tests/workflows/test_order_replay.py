@@ -21,7 +21,7 @@ from tests.conftest import stack_settings
 from tests.histories.record import KEYS, PATHS, order_id
 from worker import build_worker
 from workflows import compensations, order_handlers, order_workflow
-from workflows.order_contract import workflow_id
+from workflows.order_contract import delivery_workflow_id, workflow_id
 from workflows.payload_codec import data_converter, parse_keys
 
 HISTORIES = Path(__file__).parent.parent / "histories"
@@ -31,8 +31,9 @@ HAPPY_PATH_EVENTS = 41
 
 
 def history(path: Path) -> WorkflowHistory:
-    name = path.name.split(".")[0]  # happy_path.json, continued_as_new.run-2.json
-    return WorkflowHistory.from_json(workflow_id(order_id(name)), path.read_text())
+    name = path.name.split(".")[0]  # happy_path.json, continued_as_new.run-2.json, dispatch_late.delivery.json
+    of = delivery_workflow_id if ".delivery." in path.name else workflow_id
+    return WorkflowHistory.from_json(of(order_id(name)), path.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +118,10 @@ CHANGES = {
     "stock-unguarded": (
         "happy_path.json",
         [("if workflow.patched(STOCK_PATCH):", "if True:")],
+    ),
+    "delivery-child-unguarded": (
+        "happy_path.json",
+        [("order.is_delivery and workflow.patched(DELIVERY_CHILD_PATCH)", "order.is_delivery")],
     ),
     "strict-signals-unguarded": (
         "before_patches.json",
