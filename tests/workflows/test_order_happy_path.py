@@ -11,9 +11,10 @@ from tests.workflows.conftest import TOTAL
 from workflows.order_contract import FULFILMENT, ORDER_STATUS, ORDER_TOTAL, PAYMENT_METHOD, KitchenStep, workflow_id
 from workflows.order_workflow import OrderWorkflow
 
-# A delivery order completed by the kitchen from ready: 45 before deliveries had a workflow of their own; starting
-# that child, telling it the order was handed over and waiting for its end add 16 (a pickup order has none of it).
-MAX_HAPPY_PATH_EVENTS = 57
+# A delivery order completed by the kitchen from ready: 41 before stock and deliveries; the stock reservation adds
+# 2 (its patch's marker, reserve_stock), starting the delivery's child, telling it the order was handed over and
+# waiting for its end add 17 with their patch's marker (a pickup order has none of it).
+MAX_HAPPY_PATH_EVENTS = 60
 
 
 async def test_an_order_placed_cooked_and_collected_ends_completed_and_tells_the_story(pizzeria):
