@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from activities.store.menu import MenuStore
 from activities.store.orders import OrderStore
-from api import analytics, codec, health, kitchen, menu, metrics, orders
+from api import analytics, codec, deliveries, health, kitchen, menu, metrics, orders
 from api.codec import CodecCORS
 from api.deps import RecentMenu
 from api.gateway import OrderGateway
@@ -152,7 +152,7 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
     app.state.settings = settings
     app.state.metrics = ApiMetrics()
     install_problem_handlers(app)
-    for module in (menu, orders, kitchen, analytics, health, codec, metrics):
+    for module in (menu, orders, kitchen, deliveries, analytics, health, codec, metrics):
         app.include_router(module.router)
     # Innermost: it sees the route a request matched (Edge may have rewritten the path first).
     app.add_middleware(AccessMiddleware, metrics=app.state.metrics)
