@@ -232,3 +232,29 @@ async def test_a_reason_of_500_characters_over_lines_is_kept_as_sent(shop):
 
     assert response.status_code == 200, response.text
     assert response.json()["delivery"]["failure"] == reason
+
+
+# --- the document -------------------------------------------------------------------------
+
+
+async def test_the_openapi_document_describes_each_drivers_route_and_its_problems(shop):
+    document = (await shop.http.get("/openapi.json")).json()
+    paths = document["paths"]
+    order = {"$ref": "#/components/schemas/Order"}
+
+    listing = paths["/api/deliveries"]["get"]["responses"]
+    listed = listing["200"]["content"]["application/json"]["schema"]
+    assert (listed["type"], listed["items"]) == ("array", order)
+    assert {"401", "403"} <= listing.keys()
+    for step in ("pickup", "delivered", "failed"):
+        operation = paths[f"/api/deliveries/{{order_id}}/{step}"]["post"]
+        responses = operation["responses"]
+        assert responses["200"]["content"]["application/json"]["schema"] == order, step
+        assert {"401", "403", "404", "409", "422", "503"} <= responses.keys(), step
+        assert "application/problem+json" in responses["409"]["content"], step
+        assert operation["security"] == [{"HTTPBearer": []}], step
+    failed_body = paths["/api/deliveries/{order_id}/failed"]["post"]["requestBody"]
+    assert failed_body["required"] is True
+    reason = document["components"]["schemas"]["FailedDelivery"]["properties"]["reason"]
+    assert (reason["minLength"], reason["maxLength"]) == (1, 500)
+    assert "Another driver" in paths["/api/deliveries/{order_id}/delivered"]["post"]["responses"]["403"]["description"]
