@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = Field(None, validation_alias=_env("TWILIO_FROM_NUMBER"))
     twilio_api_base: HttpUrl | None = None
     kitchen_sla_seconds: int = Field(2700, gt=0)
+    # A delivery order ready this long without a driver is flagged late for dispatch (and the customer told once).
+    delivery_pickup_sla_seconds: int = Field(900, gt=0)
     # How long POST /api/orders waits for the order to be confirmed before answering 503.
     confirm_timeout_seconds: float = Field(10.0, gt=0, le=60)
     # id:base64-key pairs, newest first; set, every payload in Temporal is encrypted (workflows/payload_codec.py).

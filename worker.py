@@ -1,4 +1,4 @@
-"""One worker process: hosts OrderWorkflow and its activities. Start more to scale out."""
+"""One worker process: hosts OrderWorkflow, its DeliveryWorkflow and their activities. Start more to scale out."""
 
 import asyncio
 import contextlib
@@ -31,6 +31,7 @@ from activities.texts.twilio import TwilioNotifier
 from bootstrap import open_database, temporal_client, temporal_refusal, temporal_runtime
 from observability import configure_logging, tracer_provider
 from settings import Settings, load_settings
+from workflows.delivery_workflow import DeliveryWorkflow
 from workflows.order_workflow import OrderWorkflow
 
 log = logging.getLogger("pizzeria.worker")
@@ -80,7 +81,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[OrderWorkflow],
+        workflows=[OrderWorkflow, DeliveryWorkflow],
         # The sandbox re-imports the workflow module for every order and wraps every activation: ~40% of
         # the worker's CPU under load (py-spy). OrderWorkflow is pure and deterministic, and its tests run
         # it inside the sandbox, which would catch a non-deterministic call; production runs it without.

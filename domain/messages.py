@@ -18,9 +18,10 @@ def confirmation_text(order: Order) -> str:
 
 
 def ready_text(order: Order) -> str:
-    """The pizzas are out of the oven."""
-    where = "on its way to you" if order.fulfilment == "delivery" else "ready for pickup"
-    return f"Mario's Pizzeria: order {order.short_id} is {where}. Buon appetito!"
+    """The pizzas are out of the oven: waiting for a driver (delivery) or for the customer (pickup)."""
+    if order.fulfilment == "delivery":
+        return f"Mario's Pizzeria: order {order.short_id} is out of the oven; a driver will bring it to you soon."
+    return f"Mario's Pizzeria: order {order.short_id} is ready for pickup. Buon appetito!"
 
 
 def late_text(order: Order) -> str:

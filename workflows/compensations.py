@@ -19,6 +19,10 @@ class Compensations:
         """Forget one step: it turned out there is nothing to undo (a card that was never charged)."""
         self._steps = [(step, undo) for step, undo in self._steps if step != name]
 
+    def keep_only(self, name: str) -> None:
+        """Forget every step but one: what is left to undo once the rest can no longer be undone."""
+        self._steps = [(step, undo) for step, undo in self._steps if step == name]
+
     def names(self) -> list[str]:
         """The steps still to undo, oldest first."""
         return [name for name, _ in self._steps]

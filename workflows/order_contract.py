@@ -36,13 +36,18 @@ IDEMPOTENCY_CONFLICT = "IdempotencyConflict"
 ILLEGAL_TRANSITION = "IllegalTransition"
 NOT_CANCELLABLE = "NotCancellable"
 NOT_YOUR_DELIVERY = "NotYourDelivery"  # another driver has it: the API's 403
+REASON_REQUIRED = "ReasonRequired"  # a failed delivery without a reason: the API's 422
 
 # Search attributes: what ops filter orders by in the Temporal UI and CLI.
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 ORDER_TOTAL = SearchAttributeKey.for_float("OrderTotal")
 FULFILMENT = SearchAttributeKey.for_keyword("Fulfilment")
 PAYMENT_METHOD = SearchAttributeKey.for_keyword("PaymentMethod")
-SEARCH_ATTRIBUTES = (ORDER_STATUS, ORDER_TOTAL, FULFILMENT, PAYMENT_METHOD)
+# On the delivery (and, once it ends, on its order too): delivered, failed or handed_over (the kitchen completed it).
+DELIVERY_OUTCOME = SearchAttributeKey.for_keyword("DeliveryOutcome")
+# On the delivery: true once it waited for a driver past the pickup promise.
+DISPATCH_LATE = SearchAttributeKey.for_bool("DispatchLate")
+SEARCH_ATTRIBUTES = (ORDER_STATUS, ORDER_TOTAL, FULFILMENT, PAYMENT_METHOD, DELIVERY_OUTCOME, DISPATCH_LATE)
 
 
 def workflow_id(order_id: str) -> str:
@@ -134,6 +139,8 @@ class OrderStart(BaseModel):
     order_id: str
     request: OrderRequest
     kitchen_sla_seconds: int = Field(gt=0)
+    # A delivery order ready this long without a driver is flagged late (orders started before it: the default).
+    delivery_pickup_sla_seconds: int = Field(default=900, gt=0)
     # Low enough to stay far from Temporal's limits; high enough that a fresh run never continues at once.
     continue_after_events: int = Field(default=CONTINUE_AFTER_EVENTS, ge=100)
     # Set on every run after the first: the order as the previous run left it.

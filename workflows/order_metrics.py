@@ -36,3 +36,17 @@ def record_status(
         meter.with_additional_attributes(labels).create_histogram_float(
             READY_SECONDS, "Time from an order placed to its pizzas ready", "s"
         ).record((now - placed_at).total_seconds())
+
+
+def count_dispatch_late(meter: MetricMeter) -> None:
+    """A delivery order waited for a driver past the pickup promise."""
+    meter.create_counter(
+        "pizzeria_deliveries_dispatch_late", "Deliveries that waited for a driver past the pickup promise", "deliveries"
+    ).add(1)
+
+
+def count_delivery_end(meter: MetricMeter, outcome: str, late: bool) -> None:
+    """A delivery ended: delivered, failed or handed over (by the kitchen), late for dispatch or not."""
+    meter.with_additional_attributes({"outcome": outcome, "dispatch_late": str(late).lower()}).create_counter(
+        "pizzeria_deliveries_ended", "Deliveries ended, by outcome", "deliveries"
+    ).add(1)

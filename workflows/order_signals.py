@@ -16,6 +16,9 @@ from domain.text import text_problem
 from workflows.order_contract import (
     SIGNAL_CANCEL,
     SIGNAL_MARK_COMPLETED,
+    SIGNAL_MARK_DELIVERED,
+    SIGNAL_MARK_DELIVERY_FAILED,
+    SIGNAL_MARK_PICKED_UP,
     SIGNAL_MARK_PREPARING,
     SIGNAL_MARK_READY,
     StaffNote,
@@ -26,7 +29,12 @@ KITCHEN_SIGNALS = {
     SIGNAL_MARK_READY: OrderStatus.READY,
     SIGNAL_MARK_COMPLETED: OrderStatus.COMPLETED,
 }
-DESCRIPTION = "mark_preparing, mark_ready, mark_completed, cancel: {by?, notes?}"
+# A driver's steps, by ops: passed on to the order's delivery.
+DELIVERY_SIGNALS = frozenset({SIGNAL_MARK_PICKED_UP, SIGNAL_MARK_DELIVERED, SIGNAL_MARK_DELIVERY_FAILED})
+DESCRIPTION = (
+    "mark_preparing, mark_ready, mark_completed, cancel, mark_picked_up, mark_delivered, mark_delivery_failed: "
+    "{by?, notes?} (a failed delivery's notes are its reason)"
+)
 
 
 class SignalNote(NamedTuple):
@@ -37,7 +45,7 @@ class SignalNote(NamedTuple):
 
 def read_signal(name: str, args: Sequence[RawValue]) -> SignalNote | None:
     """The note of a signal the order has (none sent is an empty one); None, logged, when there is none to read."""
-    if name != SIGNAL_CANCEL and name not in KITCHEN_SIGNALS:
+    if name != SIGNAL_CANCEL and name not in KITCHEN_SIGNALS and name not in DELIVERY_SIGNALS:
         workflow.logger.warning("signal %r ignored: the order has no such signal", name[:100])
         return None
     if len(args) > 1:

@@ -68,3 +68,28 @@ def current_details(order: Order) -> str:
     if last.notes:
         lines.append(f"Last note ({last.by}): {last.notes}")
     return "\n\n".join(lines)
+
+
+def delivery_summary(order: Order, pickup_sla_seconds: int) -> str:
+    """The delivery's one line in the UI, under its order: short id, pizzas, the pickup promise."""
+    minutes = round(pickup_sla_seconds / 60)
+    promise = f"{minutes} min" if minutes else f"{pickup_sla_seconds} s"
+    return f"delivery of #{order.short_id} · {_pizzas(order.pizza_count)} · a driver within {promise}"
+
+
+def delivery_story(order: Order) -> str:
+    """What the delivery is for, in Markdown: the order's lines and how it is paid (what a driver collects)."""
+    due = f"collect {_money(order.total)} in cash" if order.payment.method is PaymentMethod.CASH else "paid by card"
+    return "\n\n".join(
+        [
+            f"Delivery of order #{order.short_id}: waiting for a driver, picked up, then delivered or failed.",
+            order_lines(order.items, order.fulfilment, order.payment.method),
+            f"On delivery: {due}.",
+        ]
+    )
+
+
+def delivery_details(order: Order, stage: str, at: datetime, late: bool) -> str:
+    """Where the delivery stands now, in Markdown."""
+    flag = "\n\nDispatch late: past the pickup promise" if late and "late" not in stage else ""
+    return f"{stage} since {_clock(at)} · order #{order.short_id}{flag}"

@@ -37,6 +37,10 @@ class OrderView:
         if workflow.info().typed_search_attributes.get(ORDER_TOTAL) != float(order.total):
             self._pending.append(ORDER_TOTAL.value_set(float(order.total)))
 
+    def also_set(self, update: SearchAttributeUpdate) -> None:
+        """A search attribute to set with the next status (no event of its own)."""
+        self._pending.append(update)
+
     def reached(
         self, status: OrderStatus, order: Order | None, rejection: Rejection | None, force: bool = False
     ) -> None:

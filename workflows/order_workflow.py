@@ -15,10 +15,11 @@ from collections.abc import Callable
 from copy import deepcopy
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, FailureError, is_cancelled_exception
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, FailureError, WorkflowAlreadyStartedError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.payments.activities import (
@@ -28,12 +29,25 @@ with workflow.unsafe.imports_passed_through():
         PaymentActivities,
     )
     from activities.store.activities import INVALID_ORDER, KitchenTicket, StoreActivities, ValidateOrder
-    from domain.messages import cancelled_text, confirmation_text, late_text, ready_text
+    from domain.messages import cancelled_text, confirmation_text, delivery_failed_text, late_text, ready_text
     from domain.order import Order, OrderStatus, PaymentMethod
     from workflows import order_steps as steps
     from workflows.compensations import Compensations
-    from workflows.order_contract import WORKFLOW_TYPE, CancelRequest, CarriedOver, OrderResult, OrderStart, Rejection
-    from workflows.order_handlers import OPS, OrderHandlers
+    from workflows.delivery_contract import DeliveryNews, DeliveryNote, DeliveryOutcome, DeliveryReport, DeliveryStart
+    from workflows.delivery_workflow import DeliveryWorkflow
+    from workflows.order_contract import (
+        DELIVERY_OUTCOME,
+        DISPATCH_LATE,
+        WORKFLOW_TYPE,
+        CancelRequest,
+        CarriedOver,
+        OrderResult,
+        OrderStart,
+        Rejection,
+        delivery_workflow_id,
+    )
+    from workflows.order_handlers import FAILED_DELIVERY, OPS, OrderHandlers
+    from workflows.order_story import delivery_story, delivery_summary
     from workflows.order_view import OrderView
 
 NOTIFIER = "notifier"
@@ -42,6 +56,11 @@ REFUND = "refund the card"
 LEAVE_KITCHEN = "leave the kitchen's queue"
 # A patch (docs/changing-workflows.md): a long history while waiting for the kitchen continues as new.
 CONTINUE_AS_NEW_PATCH = "continue-as-new-while-waiting-for-the-kitchen"
+# A patch: a delivery order that becomes ready starts its DeliveryWorkflow (orders ready before it have none).
+DELIVERY_CHILD_PATCH = "delivery-runs-as-a-child-workflow"
+
+
+T = TypeVar("T")
 
 
 class _CancelRequested(Exception):
@@ -61,6 +80,7 @@ class OrderWorkflow(OrderHandlers):
         self._sla_due: datetime | None = None  # while the kitchen's promise is watched
         self._telling_late = False
         self._may_continue_as_new = True
+        self._delivery: workflow.ChildWorkflowHandle[DeliveryWorkflow, DeliveryReport] | None = None
         if start.carried_over is not None:
             self._carry_on(start.carried_over)
 
@@ -107,6 +127,7 @@ class OrderWorkflow(OrderHandlers):
             await self._compensate_to_the_end()
         elif self._order is None:
             self._reached(OrderStatus.CANCELLED if self._cancel else OrderStatus.REJECTED)
+        await self._delivery_ended()
         self._settled = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._result()
@@ -188,7 +209,7 @@ class OrderWorkflow(OrderHandlers):
     # --- following the kitchen ------------------------------------------------------------
 
     async def _follow_kitchen(self) -> None:
-        """Apply the kitchen's steps as they come, until completed or cancelled."""
+        """Apply the kitchen's and the driver's steps as they come, until completed, cancelled or failed."""
         assert self._order is not None
         order = self._order
         # Never cancelled: a workflow that ends first simply drops it, which costs no history event.
@@ -203,19 +224,25 @@ class OrderWorkflow(OrderHandlers):
                 self._checkpoint()
                 status = order.status
                 if status is handled:
+                    if order.delivery_failed:
+                        return  # compensated by `run`
                     # Woken by the history's length alone; orders started before this could continue do not.
                     if workflow.patched(CONTINUE_AS_NEW_PATCH):
                         self._continue_as_new()
                     self._may_continue_as_new = False
                     continue
-                self._reached(status)
                 if status is OrderStatus.COMPLETED:
-                    await self._tell_ready()
-                    await self._db(StoreActivities.record_completion, f"record the sale of ${order.total}")
+                    await self._completed()
                     return
-                await self._db(StoreActivities.save_order, f"store the order as {status}")
+                self._reached(status)
+                if status is OrderStatus.OUT_FOR_DELIVERY:
+                    await self._left_with_driver()
+                else:
+                    await self._db(StoreActivities.save_order, f"store the order as {status}")
                 if status is OrderStatus.READY:
                     await self._tell_ready()
+                    if order.is_delivery and workflow.patched(DELIVERY_CHILD_PATCH):
+                        await self._start_delivery()
                 handled = status
             except (asyncio.CancelledError, FailureError) as err:
                 # A cancel in Temporal that lands on a step in flight arrives as the step's failure.
@@ -223,9 +250,37 @@ class OrderWorkflow(OrderHandlers):
                     raise
                 workflow.logger.warning("order %s is %s and can no longer be cancelled", order.id, order.status)
 
+    async def _completed(self) -> None:
+        """Completed: by its driver, or by the kitchen (handed over at the counter, or by a driver off the system)."""
+        order = self._order
+        assert order is not None
+        delivered = order.delivery is not None
+        if self._delivery is not None:
+            outcome = DeliveryOutcome.DELIVERED if delivered else DeliveryOutcome.HANDED_OVER
+            self._view.also_set(DELIVERY_OUTCOME.value_set(outcome.value))
+        self._reached(OrderStatus.COMPLETED)
+        if not delivered:
+            await self._tell_ready()
+        # The delivery is told and the sale recorded in one workflow task.
+        await asyncio.gather(
+            self._tell_delivery(DeliveryNews.DELIVERED if delivered else DeliveryNews.HANDED_OVER),
+            self._db(StoreActivities.record_completion, f"record the sale of ${order.total}"),
+        )
+
+    async def _left_with_driver(self) -> None:
+        """Picked up: stored, and the delivery told (started first if the order was picked up as it became ready,
+        or was ready before deliveries had a workflow of their own)."""
+        # Out of the door: nothing to take out of the kitchen any more, only the card to give back.
+        self._undo.keep_only(REFUND)
+        if self._delivery is None:
+            await self._start_delivery()
+        stored = self._db(StoreActivities.save_order, f"store the order as {OrderStatus.OUT_FOR_DELIVERY}")
+        await asyncio.gather(stored, self._tell_delivery(DeliveryNews.PICKED_UP))
+
     def _moved_on(self, order: Order, seen: OrderStatus) -> bool:
-        """Whether the kitchen took the order past `seen`, a cancel came, or this run should continue as new."""
-        return order.status is not seen or self._cancel is not None or self._time_to_move_on()
+        """Whether the order moved on from `seen`, its delivery failed, a cancel came, or it should continue as new."""
+        moved = order.status is not seen or order.delivery_failed or self._cancel is not None
+        return moved or self._time_to_move_on()
 
     async def _watch_sla(self, due: datetime) -> None:
         left = due - workflow.now()
@@ -264,32 +319,92 @@ class OrderWorkflow(OrderHandlers):
         carried = CarriedOver(order=self._order, ready_told=self._ready_told, sla_due=self._sla_due)
         workflow.continue_as_new(self._start.model_copy(update={"carried_over": carried}))
 
+    # --- the delivery ---------------------------------------------------------------------
+
+    async def _start_delivery(self) -> None:
+        """Start the order's DeliveryWorkflow, a child that keeps the delivery's story.
+
+        From here the order no longer continues as new: the child would be closed with this run (its parent),
+        and a new run could not wait for a workflow it did not start. A delivery is short, and the child
+        keeps the waiting for a driver in its own history.
+        """
+        order = self._order
+        assert order is not None
+        self._may_continue_as_new = False
+        sla = self._start.delivery_pickup_sla_seconds
+        try:
+            self._delivery = await workflow.start_child_workflow(
+                DeliveryWorkflow.run,
+                DeliveryStart(order=order, pickup_sla_seconds=sla),
+                id=delivery_workflow_id(order.id),
+                static_summary=delivery_summary(order, sla),
+                static_details=delivery_story(order),
+                search_attributes=TypedSearchAttributes([SearchAttributePair(DISPATCH_LATE, False)]),
+            )
+        except WorkflowAlreadyStartedError:
+            # Only by hand (ops started one): the order goes on without its story, and never fails for it.
+            workflow.logger.error("order %s: its delivery workflow is already running; going on without it", order.id)
+
+    async def _tell_delivery(self, news: DeliveryNews, request: CancelRequest | None = None) -> None:
+        """Pass a step on to the delivery, if the order has one; a delivery that is gone never stops the order."""
+        order = self._order
+        if self._delivery is None or order is None:
+            return
+        last = request or order.history[-1]  # who made the step, and their note
+        note = DeliveryNote(by=last.by, notes=last.notes)
+        try:
+            await self._delivery.signal(news.value, note)
+        except FailureError as err:
+            workflow.logger.error("order %s: the delivery was not told %s: %s", order.id, news, err)
+
+    async def _delivery_ended(self) -> None:
+        """Wait for the delivery to end its story (the order closing first would cut it short)."""
+        delivery = self._delivery
+        if delivery is None:
+            return
+        try:
+            report = await self._to_the_end(delivery, "waiting for its delivery to end")
+        except FailureError as err:
+            workflow.logger.error("order %s: its delivery ended badly: %s", self._start.order_id, err)
+            return
+        late = " (dispatched late)" if report.dispatch_late else ""
+        workflow.logger.info("order %s: delivery %s%s", self._start.order_id, report.outcome, late)
+
     # --- undoing it -----------------------------------------------------------------------
 
     async def _compensate_to_the_end(self) -> None:
         """Compensate, shielded: a cancel from Temporal meanwhile must not cut a refund short."""
-        undoing = asyncio.create_task(self._compensate())
+        await self._to_the_end(asyncio.create_task(self._compensate()), "being undone; undoing goes on")
+
+    async def _to_the_end(self, task: "asyncio.Task[T]", doing: str) -> T:
+        """Wait for a task, shielded from a cancel in Temporal meanwhile (logged)."""
         while True:
             try:
-                await asyncio.shield(undoing)
-                return
+                return await asyncio.shield(task)
             except asyncio.CancelledError:
-                if undoing.cancelled():
+                if task.cancelled():
                     raise
-                workflow.logger.warning(
-                    "order %s: cancelled in Temporal while being undone; undoing goes on", self._start.order_id
-                )
+                workflow.logger.warning("order %s: cancelled in Temporal while %s", self._start.order_id, doing)
 
     async def _compensate(self) -> None:
         """Undo the steps already done, newest first, then mark the order cancelled and say so."""
         assert self._order is not None
-        request = self._cancel or CancelRequest(by="system", notes=self._failure)
+        failed = self._order.delivery_failed
+        request = self._delivery_failure or self._cancel or CancelRequest(by="system", notes=self._failure)
+        if failed:
+            await self._tell_delivery(DeliveryNews.FAILED, request)
         await self._undo.run()
         self._order.cancel(workflow.now(), request.by, request.notes, self._refund_id)
+        if failed and self._delivery is not None:
+            self._view.also_set(DELIVERY_OUTCOME.value_set(DeliveryOutcome.FAILED.value))
         self._reached(OrderStatus.CANCELLED)
         await self._db(StoreActivities.record_cancellation, "record the cancellation")
         self._settled = True
-        await self._notify("cancelled", cancelled_text(self._order))
+        if failed:
+            await self._notify(FAILED_DELIVERY, delivery_failed_text(self._order))
+        else:
+            await self._notify("cancelled", cancelled_text(self._order))
+        self._undone = True
 
     async def _refund(self) -> None:
         assert self._order is not None

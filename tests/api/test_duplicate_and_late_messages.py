@@ -71,7 +71,7 @@ async def test_the_same_kitchen_step_twice_is_applied_once_whether_it_comes_over
     assert statuses(final) == ["received", "confirmed", "preparing", "ready", "completed"]
     assert [h["by"] for h in final["history"]][2:] == ["luigi", "marco", "luigi"]
     assert await events(stack, order["id"], EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) == 3  # all arrived
-    assert sum("on its way" in text for text in stack.texts.texts_for(order["id"])) == 1  # one ready text
+    assert sum("out of the oven" in text for text in stack.texts.texts_for(order["id"])) == 1  # one ready text
 
 
 @pytest.mark.parametrize("ending", ["completed", "cancelled"])

@@ -537,7 +537,7 @@ async def test_the_customer_is_texted_when_the_order_is_confirmed_and_when_it_is
 
     assert "confirmed" in texts[0]
     assert all(short in text for text in texts)
-    assert any(word in texts[1] for word in ("on its way", "ready"))
+    assert any(word in texts[1] for word in ("out of the oven", "ready"))
 
 
 async def test_the_customer_is_texted_when_the_order_is_cancelled(stack):

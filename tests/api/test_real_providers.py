@@ -66,7 +66,7 @@ async def test_a_card_order_is_charged_in_stripe_and_texted_through_twilio_to_th
     await move_ok(providers, order["id"], "preparing")
     await move_ok(providers, order["id"], "ready")
     ready = (await texts_to(twilio_peer, phone, 2))[1]
-    assert order["id"][:8] in ready and "on its way" in ready
+    assert order["id"][:8] in ready and "out of the oven" in ready
     await move_ok(providers, order["id"], "completed")
     assert [m["From"] for m in twilio_peer.messages(phone)] == [TWILIO_FROM, TWILIO_FROM]
     assert all(m["authorized"] for m in twilio_peer.messages(phone))

@@ -337,15 +337,16 @@ def test_the_confirmation_tells_the_total_and_the_ready_time() -> None:
     assert order.estimated_ready_at.strftime("%H:%M") in message
 
 
-def test_a_delivered_order_is_on_its_way_and_a_pickup_order_is_ready_to_collect() -> None:
+def test_a_delivery_order_waits_for_its_driver_and_a_pickup_order_is_ready_to_collect() -> None:
     delivery = order_in(S.READY)
     pickup = place(fulfilment=Fulfilment.PICKUP)
     for minutes, step in enumerate(ROUTE_TO[S.READY], start=1):
         move(pickup, step, PLACED_AT + timedelta(minutes=minutes))
 
-    assert "on its way" in ready_text(delivery)
+    # Ready is not on its way: a driver has yet to pick it up.
+    assert "a driver will bring it" in ready_text(delivery) and "on its way" not in ready_text(delivery)
     assert "pickup" in ready_text(pickup)
-    assert "on its way" not in ready_text(pickup)
+    assert "driver" not in ready_text(pickup)
 
 
 def test_the_cancellation_message_mentions_a_refund_only_when_there_is_one() -> None:

@@ -43,6 +43,7 @@ from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, Menu, OrderLine
 from domain.order import Order, OrderStatus, PaymentMethod
 from domain.pricing import Fulfilment
 from tests.conftest import ENCRYPTION_KEYS
+from workflows.delivery_workflow import DeliveryWorkflow
 from workflows.order_contract import (
     ORDER_STATUS,
     SEARCH_ATTRIBUTES,
@@ -391,7 +392,10 @@ def sealing_client(env: WorkflowEnvironment, keys: str = ENCRYPTION_KEYS) -> Cli
 
 @asynccontextmanager
 async def open_pizzeria(
-    env: WorkflowEnvironment, client: Client | None = None, workflows: Sequence[type] = (OrderWorkflow,), **worker: Any
+    env: WorkflowEnvironment,
+    client: Client | None = None,
+    workflows: Sequence[type] = (OrderWorkflow, DeliveryWorkflow),
+    **worker: Any,
 ) -> AsyncIterator[Pizzeria]:
     """A worker on a fresh task queue; on the way out, what the test left running is ended first."""
     shop = Pizzeria(env, f"orders-{uuid.uuid4()}", StandIns(), client or env.client)

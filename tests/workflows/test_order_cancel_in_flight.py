@@ -100,7 +100,7 @@ async def test_cancelling_the_workflow_while_a_ready_order_is_stored_leaves_it_t
     names = pizzeria.activities.names()
     assert "refund_payment" not in names and "remove_from_kitchen" not in names
     assert names[-1] == "record_completion"
-    assert any("on its way" in text for text in pizzeria.activities.texts())
+    assert any("out of the oven" in text for text in pizzeria.activities.texts())
     assert await pizzeria.order_status_attribute(handle) == "completed"
 
 

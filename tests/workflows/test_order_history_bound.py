@@ -215,7 +215,7 @@ async def test_the_late_text_and_the_ready_text_are_each_sent_once_across_runs(p
 
     assert result.status is OrderStatus.COMPLETED
     texts = pizzeria.activities.texts()
-    assert ["confirmed" in texts[0], "taking longer" in texts[1], "on its way" in texts[2], len(texts)] == [
+    assert ["confirmed" in texts[0], "taking longer" in texts[1], "out of the oven" in texts[2], len(texts)] == [
         True,
         True,
         True,
