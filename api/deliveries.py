@@ -34,7 +34,11 @@ ENDING: Responses = {
 }
 
 
-@router.get("", response_model=list[Order], responses=AUTH)
+@router.get(
+    "",
+    response_model=list[Order],
+    responses={**AUTH, 503: {"model": Problem, "description": "The shop's database is unreachable"}},
+)
 async def deliveries(store: OrderStoreDep, driver: Driver) -> list[Order]:
     """Delivery orders ready for a driver, oldest first, then those out with this driver."""
     return await run_in_threadpool(store.deliveries, driver.name)

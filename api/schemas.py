@@ -123,7 +123,7 @@ class FailedDelivery(BaseModel):
     reason: Annotated[
         str, StringConstraints(min_length=REASON.min_length, max_length=REASON.max_length), AfterValidator(_reason)
     ] = Field(
-        description="Why it could not be delivered, 1-500 characters; the customer is told the order is cancelled",
+        description="Why it could not be delivered: 1-500 characters, not blank, line breaks and tabs allowed",
         examples=["nobody answered the door"],
     )
 
