@@ -170,6 +170,18 @@ async def test_a_cash_order_whose_delivery_failed_is_cancelled_with_nothing_to_r
     assert refunds_for(stack, order_id) == []
 
 
+async def test_a_reason_is_kept_exactly_as_the_driver_wrote_it(stack):
+    order_id = (await ready_order(stack))["id"]
+    await step_ok(stack, order_id, "pickup", TOAD)
+    reason = "  Cane alla porta 🐕\n\tnon apro!  " + "é" * 468  # 500 code points, line breaks and all
+
+    failed = await step_ok(stack, order_id, "failed", TOAD, reason)
+
+    assert failed["delivery"]["failure"] == reason
+    await workflow_finished(stack, order_id)
+    assert (await get_order(stack, order_id))["delivery"]["failure"] == reason
+
+
 async def test_two_drivers_racing_for_one_order_one_gets_it_and_the_other_a_409(stack):
     order_id = (await ready_order(stack))["id"]
 
