@@ -23,7 +23,8 @@ TEMPORAL_TUNING := \
 
 # What ops filter orders by in the UI and CLI (workflows/order_contract.py names them).
 SEARCH_ATTRIBUTES := --search-attribute OrderStatus=Keyword --search-attribute OrderTotal=Double \
-	--search-attribute Fulfilment=Keyword --search-attribute PaymentMethod=Keyword
+	--search-attribute Fulfilment=Keyword --search-attribute PaymentMethod=Keyword \
+	--search-attribute DeliveryOutcome=Keyword --search-attribute DispatchLate=Bool
 
 .PHONY: install run migrate test test-postgres postgresql chromium nginx bench soak lint token clean
 

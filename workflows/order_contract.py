@@ -125,6 +125,8 @@ class CarriedOver(BaseModel):
     ready_told: bool = False
     # When the kitchen's promise runs out, while it is still being watched.
     sla_due: datetime | None = None
+    # The order's DeliveryWorkflow runs on (started by an earlier run): the new run tells it the steps by its ID.
+    delivery_started: bool = False
 
 
 # An order waiting for the kitchen starts a fresh run once its history is this long (or Temporal suggests it).

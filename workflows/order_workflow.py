@@ -80,20 +80,27 @@ class OrderWorkflow(OrderHandlers):
         self._sla_due: datetime | None = None  # while the kitchen's promise is watched
         self._telling_late = False
         self._may_continue_as_new = True
-        self._delivery: workflow.ChildWorkflowHandle[DeliveryWorkflow, DeliveryReport] | None = None
+        # The order's delivery: its child, or (in a run that continued as new) the same workflow by its ID.
+        self._delivery: (
+            workflow.ChildWorkflowHandle[DeliveryWorkflow, DeliveryReport] | workflow.ExternalWorkflowHandle[Any] | None
+        ) = None
         if start.carried_over is not None:
             self._carry_on(start.carried_over)
 
     def _carry_on(self, carried: CarriedOver) -> None:
-        """Pick the order up where the previous run left it: waiting for the kitchen."""
+        """Pick the order up where the previous run left it: waiting for the kitchen or for its delivery."""
         self._order = carried.order
         self._settled = True
         self._ready_told = carried.ready_told
         self._sla_due = carried.sla_due
-        # What undoing the order would take, as `_place` pushed it: refund a card, leave the kitchen.
+        if carried.delivery_started:
+            self._delivery = workflow.get_external_workflow_handle(delivery_workflow_id(carried.order.id))
+        # What undoing the order would take, as `_place` pushed it: refund a card, leave the kitchen (not once
+        # it is out of the door).
         if self._start.request.payment_method is PaymentMethod.CARD:
             self._undo.push(REFUND, self._refund)
-        self._undo.push(LEAVE_KITCHEN, self._leave_kitchen)
+        if carried.order.status is not OrderStatus.OUT_FOR_DELIVERY:
+            self._undo.push(LEAVE_KITCHEN, self._leave_kitchen)
 
     @workflow.run
     async def run(self, start: OrderStart) -> OrderResult:
@@ -316,7 +323,12 @@ class OrderWorkflow(OrderHandlers):
         workflow.logger.info(
             "order %s continues as new after %d events", self._order.id, workflow.info().get_current_history_length()
         )
-        carried = CarriedOver(order=self._order, ready_told=self._ready_told, sla_due=self._sla_due)
+        carried = CarriedOver(
+            order=self._order,
+            ready_told=self._ready_told,
+            sla_due=self._sla_due,
+            delivery_started=self._delivery is not None,
+        )
         workflow.continue_as_new(self._start.model_copy(update={"carried_over": carried}))
 
     # --- the delivery ---------------------------------------------------------------------
@@ -324,13 +336,12 @@ class OrderWorkflow(OrderHandlers):
     async def _start_delivery(self) -> None:
         """Start the order's DeliveryWorkflow, a child that keeps the delivery's story.
 
-        From here the order no longer continues as new: the child would be closed with this run (its parent),
-        and a new run could not wait for a workflow it did not start. A delivery is short, and the child
-        keeps the waiting for a driver in its own history.
+        The order may still continue as new while it waits for a driver (a flood of signals): the child is
+        abandoned by the run that started it rather than closed with it, and the next run tells it the steps
+        by its ID. Only the run that started it waits for its end; after it, the child ends by itself once told.
         """
         order = self._order
         assert order is not None
-        self._may_continue_as_new = False
         sla = self._start.delivery_pickup_sla_seconds
         try:
             self._delivery = await workflow.start_child_workflow(
@@ -340,6 +351,7 @@ class OrderWorkflow(OrderHandlers):
                 static_summary=delivery_summary(order, sla),
                 static_details=delivery_story(order),
                 search_attributes=TypedSearchAttributes([SearchAttributePair(DISPATCH_LATE, False)]),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             )
         except WorkflowAlreadyStartedError:
             # Only by hand (ops started one): the order goes on without its story, and never fails for it.
@@ -358,9 +370,9 @@ class OrderWorkflow(OrderHandlers):
             workflow.logger.error("order %s: the delivery was not told %s: %s", order.id, news, err)
 
     async def _delivery_ended(self) -> None:
-        """Wait for the delivery to end its story (the order closing first would cut it short)."""
+        """Wait for the delivery (started by this run) to end its story, so that the order closes after it."""
         delivery = self._delivery
-        if delivery is None:
+        if not isinstance(delivery, workflow.ChildWorkflowHandle):
             return
         try:
             report = await self._to_the_end(delivery, "waiting for its delivery to end")

@@ -24,6 +24,7 @@ else
     temporal operator namespace create -n "$TEMPORAL_NAMESPACE" --retention "$PIZZERIA_TEMPORAL_RETENTION"
 fi
 # One call per name: the CLI registers only the first of several. One that exists with its type is left as it is.
-for attribute in OrderStatus=Keyword OrderTotal=Double Fulfilment=Keyword PaymentMethod=Keyword; do
+for attribute in OrderStatus=Keyword OrderTotal=Double Fulfilment=Keyword PaymentMethod=Keyword \
+    DeliveryOutcome=Keyword DispatchLate=Bool; do
     retry temporal operator search-attribute create -n "$TEMPORAL_NAMESPACE" --name "${attribute%=*}" --type "${attribute#*=}"
 done

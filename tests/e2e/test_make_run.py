@@ -110,7 +110,7 @@ def test_make_run_serves_the_api_and_the_temporal_ui_and_ctrl_c_stops_all_three(
              f"127.0.0.1:{ports['TEMPORAL']}", "-o", "json"],
             capture_output=True, text=True, timeout=30, check=True,
         )  # fmt: skip
-        assert {"OrderStatus", "OrderTotal", "Fulfilment", "PaymentMethod"} <= set(
+        assert {"OrderStatus", "OrderTotal", "Fulfilment", "PaymentMethod", "DeliveryOutcome", "DispatchLate"} <= set(
             json.loads(listed.stdout)["customAttributes"]
         )
 

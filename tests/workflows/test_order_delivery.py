@@ -1,14 +1,23 @@
 """A delivery order after the oven: a driver picks it up, delivers it or fails; its DeliveryWorkflow tells the story."""
 
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
+from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
+from temporalio.worker import Worker
 
 from domain.order import OrderStatus, PaymentMethod
-from tests.workflows.conftest import TOTAL, Pizzeria
+from tests.workflows.conftest import TOTAL, Pizzeria, StandIns, _task_done_after, open_pizzeria
+from workflows.delivery_workflow import DeliveryWorkflow
 from workflows.order_contract import (
     DELIVERY_OUTCOME,
     DISPATCH_LATE,
@@ -141,7 +150,6 @@ async def test_only_the_driver_who_has_the_order_may_end_its_delivery_and_nobody
 
 async def test_two_drivers_racing_for_one_order_one_gets_it_the_other_is_refused(pizzeria):
     handle = await ready_for_a_driver(pizzeria)
-    import asyncio
 
     answers = await asyncio.gather(
         *(handle.execute_update(OrderWorkflow.pick_up, DriverStep(driver=name)) for name in ("gino", "tony")),
@@ -198,3 +206,153 @@ async def test_the_kitchen_completing_a_delivery_order_from_ready_ends_its_deliv
     assert delivery.typed_search_attributes.get(DELIVERY_OUTCOME) == "handed_over"
     assert pizzeria.activities.names() == [*PLACED_AND_COOKED, "record_completion"]
     assert result.order.total == TOTAL
+
+
+def texts_of(pizzeria: Pizzeria, words: str) -> list[str]:
+    return [text for text in pizzeria.activities.texts() if words in text]
+
+
+async def test_ops_signals_pick_up_and_deliver_and_the_ones_not_allowed_now_change_nothing(pizzeria):
+    handle = await ready_for_a_driver(pizzeria)
+    await handle.signal("mark_delivered", {"by": "gino"})  # not out for delivery yet
+    await handle.signal("mark_delivery_failed", {"notes": "no such street"})  # nor this
+    await handle.signal("mark_picked_up", {"by": "gino", "notes": "took it by phone"})
+    await handle.signal("mark_picked_up", {"by": "tony"})  # gino has it
+    await handle.signal("mark_picked_up", {"by": "tony", "station": "door"})  # a note the order cannot keep
+    await pizzeria.handled(handle, 5)
+    order = await handle.query(OrderWorkflow.order)
+    assert (order.status, order.delivery.driver, order.delivery.failure) == (OrderStatus.OUT_FOR_DELIVERY, "gino", None)
+
+    await handle.signal("mark_delivered")
+    result = await handle.result()
+
+    assert [(h.status, h.by, h.notes) for h in result.order.history[-3:]] == [
+        (OrderStatus.READY, "luigi", None),
+        (OrderStatus.OUT_FOR_DELIVERY, "gino", "took it by phone"),
+        (OrderStatus.COMPLETED, "ops", None),
+    ]
+    assert result.status is OrderStatus.COMPLETED and "refund_payment" not in pizzeria.activities.names()
+    assert len(texts_of(pizzeria, "has left with our driver")) == 1
+    assert await pizzeria.order_status_attribute(handle) == "completed"
+
+
+async def test_an_ops_signal_fails_a_delivery_refunded_and_cancelled_with_a_reason_even_when_none_is_given(pizzeria):
+    handle = await ready_for_a_driver(pizzeria)
+    await handle.signal("mark_picked_up", {"by": "gino"})
+    await handle.signal("mark_delivery_failed")
+    await handle.signal("mark_delivered", {"by": "gino"})  # too late: it failed
+
+    result = await handle.result()
+
+    assert result.status is OrderStatus.CANCELLED
+    assert result.order.payment.refund_id == f"re_{result.order.id}"
+    assert result.order.delivery.failure == "delivery failed"
+    assert (result.order.history[-1].by, result.order.history[-1].notes) == ("ops", "delivery failed")
+    assert pizzeria.activities.names().count("refund_payment") == 1
+    assert "remove_from_kitchen" not in pizzeria.activities.names()
+    assert len(texts_of(pizzeria, "could not deliver")) == 1
+
+
+async def test_a_temporal_cancel_while_out_for_delivery_changes_nothing_and_the_driver_delivers(pizzeria):
+    handle = await ready_for_a_driver(pizzeria)
+    await handle.execute_update(OrderWorkflow.pick_up, DriverStep(driver="gino"))
+
+    await handle.cancel()
+    await pizzeria.until_history(
+        handle,
+        lambda events: _task_done_after(events, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED, 1),
+        "the cancel handled",
+    )
+    assert (await handle.query(OrderWorkflow.order)).status is OrderStatus.OUT_FOR_DELIVERY
+    done = await handle.execute_update(OrderWorkflow.finish_delivery, DeliveryEnd(driver="gino", delivered=True))
+
+    assert done.status is OrderStatus.COMPLETED
+    assert (await handle.result()).status is OrderStatus.COMPLETED
+    assert "refund_payment" not in pizzeria.activities.names()
+
+
+async def test_a_delivery_past_the_pickup_promise_is_flagged_late_the_customer_told_once_and_a_driver_still_takes_it(
+    time_skipping_env,
+):
+    metrics = MetricBuffer(1000)
+    runtime = Runtime(telemetry=TelemetryConfig(metrics=metrics))
+    client = await Client.connect(
+        time_skipping_env.client.service_client.config.target_host,
+        namespace=time_skipping_env.client.namespace,
+        runtime=runtime,
+        data_converter=pydantic_data_converter,
+    )
+    async with open_pizzeria(time_skipping_env, client) as pizzeria:
+        start = pizzeria.order().model_copy(update={"delivery_pickup_sla_seconds": 600})
+        handle = await ready_for_a_driver(pizzeria, start)
+        delivery = pizzeria.client.get_workflow_handle(delivery_workflow_id(start.order_id))
+        assert (await delivery.describe()).typed_search_attributes.get(DISPATCH_LATE) is False
+
+        await time_skipping_env.sleep(timedelta(seconds=601))
+        await pizzeria.eventually(lambda: bool(texts_of(pizzeria, "waiting for a driver")), "the late text")
+        await time_skipping_env.sleep(timedelta(hours=2))  # and no second one, however long it waits
+        await pizzeria.until_history(
+            delivery, lambda events: _task_done_after(events, EventType.EVENT_TYPE_TIMER_FIRED, 1), "the promise passed"
+        )
+
+        assert (await delivery.describe()).typed_search_attributes.get(DISPATCH_LATE) is True
+        late = [
+            update.value
+            for update in metrics.retrieve_updates()
+            if update.metric.name == "pizzeria_deliveries_dispatch_late"
+        ]
+        assert late == [1]
+        await handle.execute_update(OrderWorkflow.pick_up, DriverStep(driver="gino"))
+        done = await handle.execute_update(OrderWorkflow.finish_delivery, DeliveryEnd(driver="gino", delivered=True))
+        assert done.status is OrderStatus.COMPLETED
+        await handle.result()
+        texts = pizzeria.activities.texts()
+        assert ["confirmed" in texts[0], "out of the oven" in texts[1], "waiting for a driver" in texts[2]] == [
+            True
+        ] * 3
+        assert "has left with our driver" in texts[3] and len(texts) == 4
+        assert (await delivery.describe()).typed_search_attributes.get(DELIVERY_OUTCOME) == "delivered"
+        timers = [
+            e.timer_started_event_attributes
+            for e in await pizzeria.history(delivery)
+            if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+        ]
+        assert len(timers) == 1
+
+
+async def test_a_worker_restarted_while_the_order_is_out_for_delivery_carries_on_where_it_was(dev_server_env):
+    # On the real server: the time-skipping one never hands a gone worker's tasks to the next.
+    shop = Pizzeria(dev_server_env, f"orders-{uuid.uuid4()}", StandIns(), dev_server_env.client)
+    try:
+        async with worker_for(shop):
+            handle = await ready_for_a_driver(shop)
+            await handle.execute_update(OrderWorkflow.pick_up, DriverStep(driver="gino"))
+            await shop.eventually(lambda: bool(texts_of(shop, "has left with our driver")), "the picked-up text")
+        # A new worker on the same task queue rebuilds the order and its delivery from their histories.
+        async with worker_for(shop):
+            done = await handle.execute_update(
+                OrderWorkflow.finish_delivery, DeliveryEnd(driver="gino", delivered=True)
+            )
+            assert done.status is OrderStatus.COMPLETED
+            assert (await handle.result()).status is OrderStatus.COMPLETED
+    finally:
+        await shop.close()
+    assert shop.activities.names()[-3:] == ["save_order", "notify_customer", "record_completion"]
+    assert len(texts_of(shop, "has left with our driver")) == 1
+    assert shop.activities.names().count("record_completion") == 1
+
+
+@asynccontextmanager
+async def worker_for(shop: Pizzeria) -> AsyncIterator[None]:
+    """A worker on the shop's task queue, like a `python worker.py` started and then stopped."""
+    worker = Worker(
+        shop.client,
+        task_queue=shop.task_queue,
+        workflows=[OrderWorkflow, DeliveryWorkflow],
+        activities=shop.activities.all(),
+        graceful_shutdown_timeout=timedelta(seconds=1),
+        # The next worker takes the order's tasks a second after this one is gone (not the default ten).
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
+    )
+    async with worker:
+        yield

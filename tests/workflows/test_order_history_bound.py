@@ -201,7 +201,9 @@ async def test_an_order_that_continued_as_new_answers_moves_on_and_is_undone_exa
 
 
 async def test_the_late_text_and_the_ready_text_are_each_sent_once_across_runs(pizzeria):
-    start = _low_threshold(pizzeria.order(sla_seconds=60))
+    # A pickup order: the time-skipping server stops skipping time for good once a run with a running child
+    # (a delivery) continues as new; that case runs on the real server (the thousand signals above).
+    start = _low_threshold(pizzeria.order(PaymentMethod.CASH, sla_seconds=60))
     handle, _ = await pizzeria.place(start)
     await _runs_at_least(pizzeria, handle, 2)
 
@@ -215,7 +217,7 @@ async def test_the_late_text_and_the_ready_text_are_each_sent_once_across_runs(p
 
     assert result.status is OrderStatus.COMPLETED
     texts = pizzeria.activities.texts()
-    assert ["confirmed" in texts[0], "taking longer" in texts[1], "out of the oven" in texts[2], len(texts)] == [
+    assert ["confirmed" in texts[0], "taking longer" in texts[1], "ready for pickup" in texts[2], len(texts)] == [
         True,
         True,
         True,
