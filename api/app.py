@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from activities.store.menu import MenuStore
 from activities.store.orders import OrderStore
 from activities.store.stock import StockStore
-from api import analytics, codec, customers, health, kitchen, menu, metrics, orders, stock
+from api import analytics, codec, customers, deliveries, health, kitchen, menu, metrics, orders, stock
 from api.codec import CodecCORS
 from api.deps import RecentMenu
 from api.gateway import OrderGateway
@@ -155,7 +155,7 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
     app.state.metrics = ApiMetrics()
     app.state.metrics.watch_stock(lambda: getattr(app.state, "stock", None))
     install_problem_handlers(app)
-    for module in (menu, orders, kitchen, stock, analytics, customers, health, codec, metrics):
+    for module in (menu, orders, kitchen, deliveries, stock, analytics, customers, health, codec, metrics):
         app.include_router(module.router)
     # Innermost: it sees the route a request matched (Edge may have rewritten the path first).
     app.add_middleware(AccessMiddleware, metrics=app.state.metrics)

@@ -32,10 +32,15 @@ from temporal_access import refusal
 from workflows.order_contract import (
     FULFILMENT,
     IDEMPOTENCY_CONFLICT,
+    NOT_YOUR_DELIVERY,
     ORDER_STATUS,
     ORDER_TOTAL,
     PAYMENT_METHOD,
+    UPDATE_FINISH_DELIVERY,
+    UPDATE_PICK_UP,
     CancelRequest,
+    DeliveryEnd,
+    DriverStep,
     KitchenStep,
     OrderRequest,
     OrderResult,
@@ -71,6 +76,14 @@ class OrderClosed(GatewayError):
 
 class StepRefused(GatewayError):
     """The order refused the change in its current status."""
+
+    def __init__(self, order_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.order_id, self.reason = order_id, reason
+
+
+class AnotherDriversDelivery(GatewayError):
+    """Another driver has this delivery: only they may end it."""
 
     def __init__(self, order_id: str, reason: str) -> None:
         super().__init__(reason)
@@ -223,6 +236,16 @@ class OrderGateway:
         handle = self._handle(order_id)
         return await self._update(order_id, handle.execute_update(OrderWorkflow.cancel_order, request), "be cancelled")
 
+    async def pick_up(self, order_id: str, step: DriverStep) -> Order:
+        """A driver takes the ready delivery order out."""
+        call = self._handle(order_id).execute_update(UPDATE_PICK_UP, step, result_type=Order)
+        return await self._update(order_id, call, "be picked up")
+
+    async def finish_delivery(self, order_id: str, end: DeliveryEnd) -> Order:
+        """The driver delivered it (completed) or could not (cancelled: answered once compensation has run)."""
+        call = self._handle(order_id).execute_update(UPDATE_FINISH_DELIVERY, end, result_type=Order)
+        return await self._update(order_id, call, "be delivered" if end.delivered else "fail its delivery")
+
     def _handle(self, order_id: str) -> WorkflowHandle[OrderWorkflow, OrderResult]:
         # By id, with its result type: the same handle as get_workflow_handle_for(OrderWorkflow.run, ...), whose
         # type mypy cannot always settle when it checks tools/ in the same run.
@@ -245,7 +268,10 @@ class OrderGateway:
             async with self._outage(late, order_id):
                 return await self._reachability.answer(call, self._wait)
         except WorkflowUpdateFailedError as err:
-            raise StepRefused(order_id, _update_refusal(err)[1]) from None
+            kind, reason = _update_refusal(err)
+            if kind == NOT_YOUR_DELIVERY:
+                raise AnotherDriversDelivery(order_id, reason) from None
+            raise StepRefused(order_id, reason) from None
         except OrderNotFound:
             raise await self._closed_or_unknown(order_id, change) from None
 

@@ -13,7 +13,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.gateway import IdempotencyConflict, OrderClosed, OrderNotFound, StepRefused, Unavailable
+from api.gateway import (
+    AnotherDriversDelivery,
+    IdempotencyConflict,
+    OrderClosed,
+    OrderNotFound,
+    StepRefused,
+    Unavailable,
+)
 from api.json_body import UnreadableBody
 
 log = logging.getLogger("pizzeria.api")
@@ -135,6 +142,8 @@ def _order_problem(_: Request, exc: Exception) -> JSONResponse:
         return problem_response(409, str(exc), "not-allowed", order_id=exc.order_id)
     if isinstance(exc, IdempotencyConflict):
         return problem_response(409, str(exc), "idempotency-conflict")
+    if isinstance(exc, AnotherDriversDelivery):
+        return problem_response(403, str(exc), "another-drivers-delivery", order_id=exc.order_id)
     assert isinstance(exc, Unavailable)
     if exc.order_id:
         return problem_response(503, exc.detail, "unavailable", order_id=exc.order_id)
@@ -197,7 +206,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(ProblemError, _raised_problem)
-    for gateway_error in (OrderNotFound, OrderClosed, StepRefused, IdempotencyConflict, Unavailable):
+    gateway_errors = (OrderNotFound, OrderClosed, StepRefused, IdempotencyConflict, AnotherDriversDelivery, Unavailable)
+    for gateway_error in gateway_errors:
         app.add_exception_handler(gateway_error, _order_problem)
     # A database that cannot be reached (or whose connections are all taken) is an outage, not a bug.
     app.add_exception_handler(OperationalError, _database_unreachable)

@@ -4,13 +4,24 @@ The bodies here are the HTTP API's own: a field may be added to them freely. Wha
 workflows.order_contract.OrderRequest, built from a body by `order_request` alone.
 """
 
+import dataclasses
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from domain.menu import Size
 from domain.order import Order, PaymentMethod
 from domain.pricing import Fulfilment
+from domain.text import NOTE
 from workflows.order_contract import OrderRequest, PizzaChoice
 from workflows.text_types import Address, CustomerName, MenuName, Note, PaymentToken, Phone
 
@@ -86,6 +97,35 @@ class StatusChange(BaseModel):
 
     status: Annotated[Literal["preparing", "ready", "completed"], BeforeValidator(_lower)]
     notes: Note | None = None
+
+
+# A driver's reason is a note that must say something.
+REASON = dataclasses.replace(NOTE, min_length=1, blank=False)
+
+
+def _reason(value: str) -> str:
+    if problem := REASON.problem(value):
+        raise ValueError(problem)
+    return value
+
+
+class NoBody(BaseModel):
+    """The body of a driver's pickup or delivered: none, or an empty object."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FailedDelivery(BaseModel):
+    """The body of POST /api/deliveries/{id}/failed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[
+        str, StringConstraints(min_length=REASON.min_length, max_length=REASON.max_length), AfterValidator(_reason)
+    ] = Field(
+        description="Why it could not be delivered: 1-500 characters, not blank, line breaks and tabs allowed",
+        examples=["nobody answered the door"],
+    )
 
 
 class OrderPage(BaseModel):

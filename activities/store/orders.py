@@ -20,9 +20,11 @@ from activities.store.numbers import KitchenDay, day_bounds, kitchen_day
 from activities.store.tables import KitchenTicketRow, OrderLineRow, OrderRow, utc
 from domain.money import cents
 from domain.order import FINAL, Order, OrderStatus
+from domain.pricing import Fulfilment
 
 ORDER_JSON = TypeAdapter(Order)
 IN_KITCHEN = (OrderStatus.CONFIRMED.value, OrderStatus.PREPARING.value)
+WITH_DRIVERS = (OrderStatus.READY.value, OrderStatus.OUT_FOR_DELIVERY.value)
 
 
 def _add_once(session: Session, row: SQLModel, key: str, replace: bool) -> None:
@@ -109,6 +111,16 @@ class DaySales:
     revenue: Decimal
 
 
+def _moment_of(order: Order, status: OrderStatus) -> datetime:
+    """When the order last reached `status`, as its history says (when it was placed, if it does not say)."""
+    moments = [change.at for change in order.history if change.status is status]
+    return utc(moments[-1] if moments else order.placed_at or order.history[0].at)
+
+
+def _driver(order: Order) -> str | None:
+    return order.delivery.driver if order.delivery else None
+
+
 class OrderStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -178,6 +190,23 @@ class OrderStore:
                 .order_by(col(OrderRow.placed_at), col(OrderRow.id))
             ).all()
             return [ORDER_JSON.validate_json(row.snapshot) for row in rows]
+
+    def deliveries(self, driver: str) -> list[Order]:
+        """Delivery orders ready for a driver, oldest ready first, then those out with `driver`, oldest pickup first."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(OrderRow)
+                .where(col(OrderRow.fulfilment) == Fulfilment.DELIVERY.value)
+                .where(col(OrderRow.status).in_(WITH_DRIVERS))
+                .order_by(col(OrderRow.placed_at), col(OrderRow.id))
+            ).all()
+            found = [ORDER_JSON.validate_json(row.snapshot) for row in rows]
+        # Few rows: those a driver may take now, and those out on the road. The driver is in the snapshot only.
+        waiting = [order for order in found if order.status is OrderStatus.READY]
+        theirs = [order for order in found if order.status is OrderStatus.OUT_FOR_DELIVERY and _driver(order) == driver]
+        waiting.sort(key=lambda order: (_moment_of(order, OrderStatus.READY), order.id))
+        theirs.sort(key=lambda order: (_moment_of(order, OrderStatus.OUT_FOR_DELIVERY), order.id))
+        return waiting + theirs
 
     def page(
         self,

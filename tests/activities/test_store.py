@@ -278,6 +278,66 @@ def test_an_order_taken_out_of_the_kitchen_leaves_the_queue_and_taking_it_again_
     assert [order.id for order in orders.kitchen_queue()] == ["second"]
 
 
+# --- the drivers' list ------------------------------------------------------------------
+
+
+def ready(order_id: str, ready_at: datetime, fulfilment: Fulfilment = Fulfilment.DELIVERY) -> Order:
+    """A paid order the kitchen made ready at `ready_at`, placed half an hour before."""
+    placed_at = ready_at - timedelta(minutes=30)
+    order = place(order_id, placed_at, fulfilment=fulfilment)
+    order.confirm(placed_at + timedelta(minutes=1))
+    order.advance(S.PREPARING, placed_at + timedelta(minutes=5), "chef")
+    order.advance(S.READY, ready_at, "chef")
+    return order
+
+
+def out_with(driver: str, order_id: str, picked_up_at: datetime) -> Order:
+    order = ready(order_id, picked_up_at - timedelta(minutes=5))
+    order.pick_up(picked_up_at, driver)
+    return order
+
+
+def test_drivers_see_ready_delivery_orders_by_when_they_became_ready_then_their_own_on_the_road(
+    orders: OrderStore,
+) -> None:
+    # Placed first but ready last: the list goes by the moment an order became ready.
+    slow = ready("slow-kitchen", NOON + timedelta(minutes=20))
+    slow.placed_at = NOON - timedelta(hours=2)
+    for order in (
+        slow,
+        ready("ready-first", NOON),
+        ready("ready-second", NOON + timedelta(minutes=10)),
+        ready("a-pickup-order", NOON - timedelta(hours=1), fulfilment=Fulfilment.PICKUP),
+        confirmed("still-in-the-kitchen", NOON - timedelta(hours=1)),
+        out_with("toad", "toads-later", NOON + timedelta(minutes=30)),
+        out_with("toad", "toads-earlier", NOON + timedelta(minutes=15)),
+        out_with("yoshi", "yoshis", NOON),
+        completed("delivered-already", NOON),
+    ):
+        orders.save(order)
+
+    listed = orders.deliveries("toad")
+
+    assert [order.id for order in listed] == [
+        "ready-first", "ready-second", "slow-kitchen", "toads-earlier", "toads-later"
+    ]  # fmt: skip
+    assert [order.status for order in listed] == [S.READY] * 3 + [S.OUT_FOR_DELIVERY] * 2
+    assert [order.id for order in orders.deliveries("yoshi")][-1] == "yoshis"
+    assert [order.id for order in orders.deliveries("nobody")] == ["ready-first", "ready-second", "slow-kitchen"]
+
+
+def test_an_order_a_driver_delivered_or_failed_leaves_the_drivers_list(orders: OrderStore) -> None:
+    delivered = out_with("toad", "delivered", NOON)
+    delivered.deliver(NOON + timedelta(minutes=20), "toad")
+    failed = out_with("toad", "failed", NOON)
+    failed.fail_delivery("nobody at the door")
+    failed.cancel(NOON + timedelta(minutes=25), "toad", "nobody at the door", "re_failed")
+    for order in (delivered, failed):
+        orders.save(order)
+
+    assert orders.deliveries("toad") == []
+
+
 # --- the day's sales -----------------------------------------------------------------------
 
 

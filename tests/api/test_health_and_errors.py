@@ -28,6 +28,10 @@ CONTRACT_PATHS = {
     "/api/menu/pizzas/{}": {"put"},
     "/api/menu/toppings/{}": {"put"},
     "/api/analytics/revenue": {"get"},
+    "/api/deliveries": {"get"},
+    "/api/deliveries/{}/pickup": {"post"},
+    "/api/deliveries/{}/delivered": {"post"},
+    "/api/deliveries/{}/failed": {"post"},
     "/healthz": {"get"},
 }
 

@@ -13,7 +13,7 @@ from activities.texts.port import masked_phone
 from activities.texts.twilio import TwilioNotifier
 from domain.money import to_minor_units
 from tests.api.conftest import assert_problem, eventually, get_order, money, move_ok, new_key, texts_to
-from tests.conftest import Stack, order_id_for, running_stack, unique_phone
+from tests.conftest import Stack, order_id_for, running_stack, staff_headers, unique_phone
 from tests.peers import STRIPE_KEY, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN, StripePeer, TwilioPeer
 from workflows.order_contract import OrderResult, workflow_id
 
@@ -159,3 +159,43 @@ async def test_an_order_completes_while_twilio_cannot_be_reached(temporal_env, s
     assert [n.split(":")[0] for n in notes] == ["confirmation text not sent", "ready text not sent"]
     assert all("Twilio could not be reached" in n for n in notes)
     assert money(final["total"]) > Decimal(0) and final["status"] == "completed"
+
+
+async def test_a_failed_delivery_is_refunded_in_stripe_and_the_customer_texted_at_pickup_and_at_failure(
+    providers, stripe_peer, twilio_peer
+):
+    phone = unique_phone()
+    order = await providers.placed(customer_phone=phone)
+    for status in ("preparing", "ready"):
+        await move_ok(providers, order["id"], status)
+    driver = staff_headers("driver", sub="toad")
+    picked = await providers.http.post(f"/api/deliveries/{order['id']}/pickup", headers=driver)
+    assert picked.status_code == 200, picked.text
+    left = await text_saying(twilio_peer, phone, "left with our driver")
+    assert order["id"][:8] in left
+
+    failed = await providers.http.post(
+        f"/api/deliveries/{order['id']}/failed", json={"reason": "nobody answered the door"}, headers=driver
+    )
+
+    assert failed.status_code == 200, failed.text
+    [refund] = stripe_peer.refunds(order["id"])
+    assert failed.json()["payment"]["refund_id"] == refund["id"]
+    assert (refund["payment_intent"], refund["amount"]) == (
+        order["payment"]["transaction_id"], to_minor_units(money(order["total"]))
+    )  # fmt: skip
+    told = await text_saying(twilio_peer, phone, "could not deliver")
+    assert order["id"][:8] in told and "refunded" in told
+    assert twilio_peer.messages(phone)[-1]["Body"] == told  # the last word to the customer
+    assert all(m["From"] == TWILIO_FROM and m["authorized"] for m in twilio_peer.messages(phone))
+
+
+async def text_saying(twilio_peer: TwilioPeer, phone: str, words: str) -> str:
+    """The one text to this number that says these words, once it has arrived."""
+
+    async def arrived() -> str | None:
+        saying = [m["Body"] for m in twilio_peer.messages(phone) if words in m["Body"]]
+        assert len(saying) <= 1, saying
+        return saying[0] if saying else None
+
+    return await eventually(arrived)

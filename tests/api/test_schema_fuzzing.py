@@ -1,6 +1,6 @@
 """The API against its own OpenAPI document: requests generated from it, valid and not, sent without a token and
-with kitchen and manager tokens to a real server, Temporal and worker. No answer may be a 5xx, and every answer
-must be one the document describes: its status, content type, headers and body."""
+with kitchen, driver and manager tokens to a real server, Temporal and worker. No answer may be a 5xx, and every
+answer must be one the document describes: its status, content type, headers and body."""
 
 import asyncio
 import importlib
@@ -136,7 +136,7 @@ def api_url(temporal_env: WorkflowEnvironment, new_database: Callable[[], str]) 
 
 
 @schema.parametrize()
-@pytest.mark.parametrize("identity", ["anonymous", "kitchen", "manager"])
+@pytest.mark.parametrize("identity", ["anonymous", "kitchen", "driver", "manager"])
 def test_every_answer_is_documented_and_none_is_a_server_error(case, identity, api_url):
     headers = staff_headers(identity) if identity != "anonymous" else None
     case.call_and_validate(base_url=api_url, headers=headers, checks=CHECKS)

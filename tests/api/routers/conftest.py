@@ -19,9 +19,15 @@ class FakeOrders:
     """The store's read side: orders saved when they were confirmed, as the worker would have."""
 
     saved: dict[str, Order] = field(default_factory=dict)
+    drivers_asking: list[str] = field(default_factory=list)
 
     def get(self, order_id: str) -> Order | None:
         return self.saved.get(order_id)
+
+    def deliveries(self, driver: str) -> list[Order]:
+        """The saved orders out with this driver (the real store's ordering is tested with the store)."""
+        self.drivers_asking.append(driver)
+        return [order for order in self.saved.values() if order.delivery and order.delivery.driver == driver]
 
 
 class NoRecentMenu:

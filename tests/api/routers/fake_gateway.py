@@ -3,12 +3,28 @@
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from api.gateway import IdempotencyConflict, OrderClosed, OrderNotFound, Placement, StepRefused, Unavailable
+from api.gateway import (
+    AnotherDriversDelivery,
+    IdempotencyConflict,
+    OrderClosed,
+    OrderNotFound,
+    Placement,
+    StepRefused,
+    Unavailable,
+)
 from api.order_ids import OrderIds
-from domain.errors import IllegalTransition
+from domain.errors import IllegalTransition, NotYourDelivery
 from domain.menu import SEED_PIZZAS, SEED_TOPPINGS, Menu, OrderLine
 from domain.order import Order
-from workflows.order_contract import CancelRequest, KitchenStep, OrderRequest, OrderResult, Rejection
+from workflows.order_contract import (
+    CancelRequest,
+    DeliveryEnd,
+    DriverStep,
+    KitchenStep,
+    OrderRequest,
+    OrderResult,
+    Rejection,
+)
 
 MENU = Menu.of(SEED_PIZZAS, SEED_TOPPINGS)
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -72,6 +88,30 @@ class FakeGateway:
         order.cancel(NOW, request.by, request.notes, refund_id="re_fake")
         self.finished.add(order_id)
         return self.results[order_id]
+
+    async def pick_up(self, order_id: str, step: DriverStep) -> Order:
+        order = self._running(order_id, "pick_up", "be picked up")
+        try:
+            order.pick_up(NOW, step.driver, step.notes)
+        except IllegalTransition as refused:
+            raise StepRefused(order_id, str(refused)) from None
+        return order
+
+    async def finish_delivery(self, order_id: str, end: DeliveryEnd) -> Order:
+        order = self._running(order_id, "finish_delivery", "be delivered")
+        try:
+            order.check_delivery_end(end.driver)
+        except IllegalTransition as refused:
+            raise StepRefused(order_id, str(refused)) from None
+        except NotYourDelivery as theirs:
+            raise AnotherDriversDelivery(order_id, str(theirs)) from None
+        if end.delivered:
+            order.deliver(NOW, end.driver or "ops")
+        else:
+            order.fail_delivery(end.reason or "")
+            order.cancel(NOW, end.driver or "ops", end.reason, refund_id="re_fake")
+        self.finished.add(order_id)
+        return order
 
     async def health(self) -> str:
         self._reach("health")
