@@ -33,7 +33,8 @@ from workflows.order_contract import (
 from workflows.order_workflow import OrderWorkflow
 
 PLACED_AND_COOKED = [
-    "validate_order", "reserve_stock", "charge_payment", "save_order", "queue_in_kitchen", "notify_customer",  # confirmed
+    "validate_order", "reserve_stock", "charge_payment",
+    "save_order", "queue_in_kitchen", "notify_customer",  # confirmed
     "save_order", "save_order", "notify_customer",  # preparing, ready
 ]  # fmt: skip
 
