@@ -57,6 +57,9 @@ ORDER_BODY = {  # a delivery of two large margheritas with basil, paid by card (
     "payment_method": "card",
     "payment_token": "pm_card_visa",
 }
+# The benchmark's order: the same, collected at the counter. The kitchen's whole lifecycle, as before deliveries had
+# a workflow of their own (a delivery order completed from ready also starts and ends its DeliveryWorkflow).
+PICKUP_BODY = {key: value for key, value in ORDER_BODY.items() if key != "customer_address"} | {"fulfilment": "pickup"}
 KITCHEN_STEPS = ("preparing", "ready", "completed")
 POST = "POST /api/orders"
 START = "start_workflow"
@@ -75,7 +78,7 @@ class Orders:
         started = rec.started(planned)
         try:
             async with asyncio.timeout(LIFECYCLE_SECONDS):
-                placed = await self.http.post("/api/orders", json=ORDER_BODY, headers={"Idempotency-Key": key})
+                placed = await self.http.post("/api/orders", json=PICKUP_BODY, headers={"Idempotency-Key": key})
                 rec.first_ms.append((time.perf_counter() - started) * 1000)
                 if not rec.answer(POST, placed, 201):
                     return None
