@@ -131,6 +131,7 @@ class OrderGateway:
         self._legacy = legacy
         self._task_queue = settings.task_queue
         self._sla = settings.kitchen_sla_seconds
+        self._pickup_sla = settings.delivery_pickup_sla_seconds
         self._wait = settings.confirm_timeout_seconds
         self._reachability = Reachability(client.service_client)
 
@@ -205,7 +206,12 @@ class OrderGateway:
         pizzas = sum(choice.quantity for choice in request.pizzas)
         return WithStartWorkflowOperation(
             OrderWorkflow.run,
-            OrderStart(order_id=order_id, request=request, kitchen_sla_seconds=self._sla),
+            OrderStart(
+                order_id=order_id,
+                request=request,
+                kitchen_sla_seconds=self._sla,
+                delivery_pickup_sla_seconds=self._pickup_sla,
+            ),
             id=workflow_id(order_id),
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -17,7 +17,9 @@ STEPS = {
     EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
     EventType.EVENT_TYPE_MARKER_RECORDED,
     EventType.EVENT_TYPE_TIMER_STARTED,
+    EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
 }
+PATCH_MARKER = "core_patch"  # a patch's marker: no step of the order's
 
 
 def handle(stack: Stack, order_id: str) -> WorkflowHandle:
@@ -28,8 +30,7 @@ async def step_summaries(client: Client, order_id: str) -> list[tuple[str, str]]
     """(event type, summary) of every activity, local activity and timer in the order's history, in order."""
     steps = []
     async for event in client.get_workflow_handle(workflow_id(order_id)).fetch_history_events():
-        patch = event.marker_recorded_event_attributes.marker_name == "core_patch"  # a version marker: no step
-        if event.event_type in STEPS and not patch:
+        if event.event_type in STEPS and event.marker_recorded_event_attributes.marker_name != PATCH_MARKER:
             summary = event.user_metadata.summary if event.HasField("user_metadata") else None
             text = (await client.data_converter.decode([summary], [str]))[0] if summary else ""
             steps.append((EventType.Name(event.event_type).removeprefix("EVENT_TYPE_"), text))
@@ -74,6 +75,9 @@ async def test_the_current_details_follow_the_order_through_the_kitchen(stack):
 
 async def test_every_step_and_timer_in_the_history_says_what_it_does(stack):
     order = await completed_order(stack)
+    count = sum(item["quantity"] for item in order["items"])
+    pizzas = f"{count} pizza" if count == 1 else f"{count} pizzas"
+    driver = "a driver within 15 min"  # the pickup promise, PIZZERIA_DELIVERY_PICKUP_SLA_SECONDS' default
     assert await step_summaries(stack.client, order["id"]) == [
         ("MARKER_RECORDED", "price 1 line(s) from today's menu"),
         ("MARKER_RECORDED", "reserve the ingredients of 2 pizza(s)"),
@@ -85,6 +89,7 @@ async def test_every_step_and_timer_in_the_history_says_what_it_does(stack):
         ("MARKER_RECORDED", "store the order as preparing"),
         ("MARKER_RECORDED", "store the order as ready"),
         ("MARKER_RECORDED", "text the customer: ready"),
+        ("START_CHILD_WORKFLOW_EXECUTION_INITIATED", f"delivery of #{order['id'][:8]} · {pizzas} · {driver}"),
         ("MARKER_RECORDED", "record the sale of $" + order["total"]),
     ]
 

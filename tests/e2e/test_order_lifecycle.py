@@ -77,14 +77,20 @@ async def test_an_order_goes_from_placed_to_completed_and_its_history_tells_the_
         assert final["history"][-1]["by"] == "luigi"
 
     handle = temporal_env.client.get_workflow_handle(workflow_id(order["id"]))
-    description = await handle.describe()
+    # Answered completed at once; the workflow ends once its delivery (no driver came) has ended too.
+    for _ in range(300):
+        description = await handle.describe()
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            break
+        await asyncio.sleep(0.05)
     assert description.status == WorkflowExecutionStatus.COMPLETED
     assert description.typed_search_attributes.get(ORDER_STATUS) == "completed"
     assert await story(temporal_env.client, order["id"]) == [
         "validate_order", "reserve_stock", "charge_payment", "save_order", "queue_in_kitchen", "notify_customer",
         "save_order", "save_order", "notify_customer", "record_completion",
     ]  # fmt: skip
-    assert await event_count(temporal_env.client, order["id"]) <= 45
+    # 45 before deliveries had a workflow of their own; starting it, telling it and waiting for its end add 16.
+    assert await event_count(temporal_env.client, order["id"]) <= 57
 
 
 async def test_a_cancelled_order_is_taken_off_the_queue_refunded_and_recorded(processes, temporal_env):

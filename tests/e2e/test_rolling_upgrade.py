@@ -77,7 +77,8 @@ async def history(client: Client, order_id: str) -> WorkflowHistory:
 
 
 def story(events: WorkflowHistory) -> tuple[list[str], list[str]]:
-    """The activities (local ones too) of an order's history in order, and the patches it recorded."""
+    """The activities (local ones too) of an order's history in order, and whether it recorded this change's patch
+    (the workflow's own patches, a delivery's for one, are another story)."""
     steps, patches = [], []
     for event in events.events:
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
@@ -87,7 +88,8 @@ def story(events: WorkflowHistory) -> tuple[list[str], list[str]]:
             if marker.marker_name == LOCAL_ACTIVITY_MARKER:
                 steps.append(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
             elif marker.marker_name == PATCH_MARKER:
-                patches.append(json.loads(marker.details["patch-data"].payloads[0].data)["id"])
+                patch = json.loads(marker.details["patch-data"].payloads[0].data)["id"]
+                patches += [patch] if patch == PRINT_TICKET_PATCH else []
     return steps, patches
 
 

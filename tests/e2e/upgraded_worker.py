@@ -75,7 +75,8 @@ class UnpatchedOrderWorkflow(PatchedOrderWorkflow):
 
 def upgraded_worker(client: Client, **options: Any) -> Worker:
     """The Worker that `worker.build_worker` asks for, hosting the changed workflow and its new activity."""
-    options["workflows"] = [PatchedOrderWorkflow]
+    # The changed order in place of today's; every other workflow (its deliveries) as the worker hosts it.
+    options["workflows"] = [PatchedOrderWorkflow, *(w for w in options["workflows"] if w is not OrderWorkflow)]
     options["activities"] = [*options["activities"], print_kitchen_ticket]
     return Worker(client, **options)
 
