@@ -8,14 +8,16 @@ from decimal import Decimal
 import pytest
 from pydantic import TypeAdapter
 
-from domain.messages import delivery_failed_text, picked_up_text
+from domain.messages import delivery_failed_text, dispatch_late_text, picked_up_text
 from domain.order import Order
 from tests.api.conftest import assert_problem, eventually, get_order, move_ok, workflow_finished
-from tests.conftest import Stack, staff_headers
+from tests.conftest import Stack, running_stack, staff_headers
 from workflows.order_contract import (
+    DISPATCH_LATE,
     SIGNAL_MARK_DELIVERED,
     SIGNAL_MARK_DELIVERY_FAILED,
     SIGNAL_MARK_PICKED_UP,
+    delivery_workflow_id,
     workflow_id,
 )
 
@@ -345,3 +347,28 @@ async def test_a_delivery_signal_the_order_does_not_allow_now_changes_nothing(st
     pickup = await get_order(stack, pickup_id)
     assert (pickup["status"], pickup["delivery"]) == ("ready", None)
     assert (await move_ok(stack, pickup_id, "completed"))["delivery"] is None
+
+
+async def test_the_pickup_promise_of_the_settings_flags_a_late_dispatch_once_and_a_driver_still_delivers(
+    temporal_env, new_database
+):
+    async with running_stack(temporal_env, new_database(), delivery_pickup_sla_seconds=1) as shop:
+        order = await ready_order(shop)
+        delivery = shop.client.get_workflow_handle(delivery_workflow_id(order["id"]))
+
+        async def flagged() -> bool:
+            return (await delivery.describe()).typed_search_attributes.get(DISPATCH_LATE) is True
+
+        await eventually(flagged)  # past the 1 s promise
+        late = dispatch_late_text(ORDER.validate_python(order))
+
+        async def told() -> bool:
+            return late in [text for _, text in shop.texts.sent]
+
+        await eventually(told)
+        await asyncio.sleep(1.5)  # the promise passed long ago: still one text
+        assert [text for _, text in shop.texts.sent].count(late) == 1
+
+        await step_ok(shop, order["id"], "pickup", TOAD)
+        delivered = await step_ok(shop, order["id"], "delivered", TOAD)
+        assert delivered["status"] == "completed" and delivered["delivery"]["driver"] == "toad"
