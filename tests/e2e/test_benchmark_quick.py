@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_DATABASE
+
 ROOT = Path(__file__).resolve().parents[2]
+# The benchmark starts its own stack on a SQLite file whatever the tests' database: the SQLite pass runs it.
+pytestmark = pytest.mark.skipif(
+    TEST_DATABASE == "postgresql", reason="the benchmark uses its own SQLite database; the SQLite pass runs it"
+)
 EVENTS_PER_ORDER = 45
 
 
