@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.staticfiles import StaticFiles
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,6 +24,9 @@ from api.deps import RecentMenu
 from api.gateway import OrderGateway
 from api.metrics import AccessMiddleware, ApiMetrics
 from api.order_ids import LegacyLookup, OrderIds, order_id_secret
+from api.pages import router as pages
+from api.pages.fresh import Fresh
+from api.pages.rendering import STATIC_DIR
 from api.problems import install_problem_handlers, problem_response
 from bootstrap import open_database, temporal_client, temporal_runtime
 from observability import configure_logging, tracer_provider
@@ -133,6 +137,7 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
         app.state.menu = MenuStore(engine)
         app.state.recent_menu = RecentMenu(app.state.menu)
         app.state.stock = StockStore(engine)
+        app.state.fresh = Fresh()
         loop = asyncio.get_running_loop()
         before = loop.get_exception_handler()
         loop.set_exception_handler(_quiet_about_calls_given_up)
@@ -157,6 +162,8 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
     install_problem_handlers(app)
     for module in (menu, orders, kitchen, deliveries, stock, analytics, customers, health, codec, metrics):
         app.include_router(module.router)
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Innermost: it sees the route a request matched (Edge may have rewritten the path first).
     app.add_middleware(AccessMiddleware, metrics=app.state.metrics)
     app.add_middleware(CodecCORS, origins=settings.cors_origins)

@@ -1,9 +1,14 @@
-"""Staff authentication: HS256 JWTs with `sub`, `roles` and `exp`, checked per route.
+"""Staff authentication: HS256 JWTs with `sub`, `roles`, `iat` and `exp`, checked per route.
+
+A token comes as `Authorization: Bearer <JWT>` (API clients, scripts) or in the pages' session cookie (people at
+a screen). A request of a page that changes something must also carry the page's CSRF token.
 
 Mint a token for local use: `python -m api.auth --sub mario --roles kitchen,manager`.
 """
 
 import argparse
+import hashlib
+import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,8 +27,12 @@ DRIVER = "driver"
 MANAGER = "manager"
 ROLES = frozenset({KITCHEN, DRIVER, MANAGER})
 MAX_SUB_LENGTH = 100  # the length of `by` in an order's history
+MAX_LIFETIME_SECONDS = 12 * 3600  # between a token's `iat` and its `exp`, whoever signed it
+SESSION_COOKIE = "pizzeria_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-bearer = HTTPBearer(auto_error=False, description="A staff JWT (HS256) with claims sub, roles and exp")
+bearer = HTTPBearer(auto_error=False, description="A staff JWT (HS256) with claims sub, roles, iat and exp")
 
 
 @dataclass(frozen=True)
@@ -43,13 +52,15 @@ def unauthorized(detail: str) -> ProblemError:
 def verify_token(token: str, secret: str) -> Staff:
     """The staff member a token names; raises a 401 problem when it is not valid."""
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub", "exp", "iat"]})
     except jwt.ExpiredSignatureError:
         raise unauthorized("the token has expired") from None
     except jwt.InvalidSignatureError:
         raise unauthorized("the token's signature is not valid") from None
     except jwt.PyJWTError as err:
         raise unauthorized(f"the token is not valid: {err}") from None
+    if claims["exp"] - claims["iat"] > MAX_LIFETIME_SECONDS:
+        raise unauthorized(f"the token lives longer than {MAX_LIFETIME_SECONDS // 3600} hours (exp - iat)")
     roles, sub = claims.get("roles", []), claims["sub"]
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles) or not isinstance(sub, str):
         raise unauthorized("the token's sub must be a string and its roles a list of strings")
@@ -60,16 +71,52 @@ def verify_token(token: str, secret: str) -> Staff:
     return Staff(sub, frozenset(roles))
 
 
-def mint_token(secret: str, sub: str, roles: list[str], ttl_seconds: int = 12 * 3600) -> str:
+def mint_token(
+    secret: str, sub: str, roles: list[str], ttl_seconds: int = MAX_LIFETIME_SECONDS, **claims: object
+) -> str:
     """A signed staff token."""
-    return jwt.encode({"sub": sub, "roles": roles, "exp": int(time.time()) + ttl_seconds}, secret, algorithm="HS256")
+    now = int(time.time())
+    body = {**claims, "sub": sub, "roles": roles, "iat": now, "exp": now + ttl_seconds}
+    return jwt.encode(body, secret, algorithm="HS256")
+
+
+def csrf_token(session_token: str, secret: str) -> str:
+    """The token a page sends back with each change it asks for: tied to its session, unknown to other sites."""
+    return hmac.new(secret.encode(), b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
+
+
+def session_token(request: Request) -> str | None:
+    """The staff token of the pages' session cookie, if the request has one."""
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def session_staff(request: Request) -> Staff | None:
+    """Who the session cookie names, or None when there is none or it is no longer valid (a page then asks to
+    sign in)."""
+    token = session_token(request)
+    if token is None:
+        return None
+    try:
+        return verify_token(token, request.app.state.settings.jwt_secret)
+    except ProblemError:
+        return None
 
 
 def _staff(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Staff:
-    if credentials is None:
-        raise unauthorized("a staff token is required (Authorization: Bearer <JWT>)")
     settings: Settings = request.app.state.settings
-    return verify_token(credentials.credentials, settings.jwt_secret)
+    if credentials is not None:
+        return verify_token(credentials.credentials, settings.jwt_secret)
+    token = session_token(request)
+    if token is None:
+        raise unauthorized("a staff token is required (Authorization: Bearer <JWT>, or sign in at /login)")
+    staff = verify_token(token, settings.jwt_secret)
+    # A cookie goes with every request to this site, whoever asks for it: a change asked for through the
+    # session must prove it comes from one of the pages, which alone know its CSRF token.
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), csrf_token(token, settings.jwt_secret).encode()):
+            raise ProblemError(403, f"a change asked for by a page must carry its {CSRF_HEADER} header", "csrf")
+    return staff
 
 
 def require(role: str) -> Callable[[Staff], Staff]:
@@ -92,9 +139,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Mint a staff token signed with PIZZERIA_JWT_SECRET.")
     parser.add_argument("--sub", default="mario", help="who the token names")
     parser.add_argument("--roles", default="kitchen,manager", help="comma-separated: kitchen, driver, manager")
-    parser.add_argument("--hours", type=float, default=12, help="how long it is valid")
+    parser.add_argument("--hours", type=float, default=12, help="how long it is valid (at most 12)")
     args = parser.parse_args()
     roles = [r for r in args.roles.split(",") if r]
+    if not 0 < args.hours <= MAX_LIFETIME_SECONDS / 3600:
+        parser.error("--hours must be more than 0 and at most 12")
     if unknown := set(roles) - ROLES:
         parser.error(f"unknown roles: {', '.join(sorted(unknown))}")
     print(mint_token(load_settings().jwt_secret, args.sub, roles, int(args.hours * 3600)))

@@ -3,6 +3,7 @@ refused up front, and malformed JSON, parameters and headers answered with a 422
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -355,7 +356,8 @@ async def test_an_idempotency_key_that_is_not_printable_ascii_is_a_422_and_place
 
 
 def _token(claims: dict) -> str:
-    return jwt.encode({"roles": ["kitchen"], "exp": 4_000_000_000, **claims}, SECRET, algorithm="HS256")
+    now = int(time.time())
+    return jwt.encode({"roles": ["kitchen"], "iat": now, "exp": now + 600, **claims}, SECRET, algorithm="HS256")
 
 
 @pytest.mark.parametrize(

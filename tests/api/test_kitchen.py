@@ -231,14 +231,18 @@ def signed(claims: dict, secret: str = SECRET) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+def now() -> int:
+    return int(time.time())
+
+
 def later() -> int:
-    return int(time.time()) + 600
+    return now() + 600
 
 
 def other_algorithm(role: str) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the key is short for HS512; the point is that HS512 is refused
-        return jwt.encode({"sub": "luigi", "roles": [role], "exp": later()}, SECRET, algorithm="HS512")
+        return jwt.encode({"sub": "luigi", "roles": [role], "iat": now(), "exp": later()}, SECRET, algorithm="HS512")
 
 
 def bad_credentials(role: str) -> list:
@@ -249,12 +253,23 @@ def bad_credentials(role: str) -> list:
         pytest.param(staff_headers(role, secret="another-secret-that-is-long-enough-for-hs256"), id="other-secret"),
         pytest.param(bearer("garbage"), id="garbage"),
         pytest.param(bearer("a.b.c"), id="garbage-in-three-parts"),
-        pytest.param(bearer(signed({"sub": "luigi", "roles": role, "exp": later()})), id="roles-not-a-list"),
-        pytest.param(bearer(signed({"sub": "luigi", "roles": [role]})), id="no-exp"),
-        pytest.param(bearer(signed({"roles": [role], "exp": later()})), id="no-sub"),
+        pytest.param(
+            bearer(signed({"sub": "luigi", "roles": role, "iat": now(), "exp": later()})), id="roles-not-a-list"
+        ),
+        pytest.param(bearer(signed({"sub": "luigi", "roles": [role], "iat": now()})), id="no-exp"),
+        pytest.param(bearer(signed({"roles": [role], "iat": now(), "exp": later()})), id="no-sub"),
+        pytest.param(bearer(signed({"sub": "luigi", "roles": [role], "exp": later()})), id="no-iat"),
+        pytest.param(
+            bearer(signed({"sub": "luigi", "roles": [role], "iat": now(), "exp": now() + 12 * 3600 + 1})),
+            id="lives-longer-than-12-hours",
+        ),
+        pytest.param(
+            bearer(signed({"sub": "luigi", "roles": [role], "iat": now() - 60, "exp": now() + 10 * 365 * 86400})),
+            id="valid-for-ten-years",
+        ),
         pytest.param(bearer(other_algorithm(role)), id="other-algorithm"),
         pytest.param(
-            bearer(jwt.encode({"sub": "luigi", "roles": [role], "exp": later()}, None, algorithm="none")),
+            bearer(jwt.encode({"sub": "luigi", "roles": [role], "iat": now(), "exp": later()}, None, algorithm="none")),
             id="unsigned",
         ),
     ]
@@ -277,7 +292,9 @@ async def test_a_staff_route_refuses_a_missing_or_invalid_token_with_401(stack, 
 async def test_a_staff_route_refuses_a_valid_token_without_the_role_with_403(stack, method, path, body, role):
     lesser = [] if role == "kitchen" else ["kitchen"]
 
-    response = await _call(stack, method, path, body, bearer(signed({"sub": "ann", "roles": lesser, "exp": later()})))
+    response = await _call(
+        stack, method, path, body, bearer(signed({"sub": "ann", "roles": lesser, "iat": now(), "exp": later()}))
+    )
 
     assert_problem(response, 403)
 

@@ -3,7 +3,6 @@
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import stat
@@ -15,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from tests.browser import CHROMIUM_ARGS, chromium
 from tests.conftest import BIN, TEST_DATABASE, free_port, order_body
 from workflows.payload_codec import parse_keys
 
@@ -23,11 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
     TEST_DATABASE == "postgresql", reason="make run uses its own SQLite database; the SQLite pass of the suite runs it"
 )
-# Chromium as it runs here: headless, and nothing that reaches for the network on its own.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
 
 
 def _answers(url: str) -> bool:
@@ -40,13 +35,6 @@ def _answers(url: str) -> bool:
 def _listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _chromium() -> str:
-    found = shutil.which("chromium")
-    if found is None:
-        pytest.fail("chromium not found: install it (`make test` does it with apt-get)")
-    return found
 
 
 def _the_readme_walk_runs(api: str) -> None:
@@ -90,7 +78,7 @@ def _the_ui_shows_an_order_decoded(ui: str, api: str) -> None:
     assert placed.status_code == 201, placed.text
     order = placed.json()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.goto(f"{ui}/namespaces/default/workflows/order-{order['id']}")

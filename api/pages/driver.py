@@ -1,0 +1,5 @@
+"""The driver page."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

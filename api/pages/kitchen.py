@@ -1,0 +1,5 @@
+"""The kitchen page."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""The login page."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""The track page."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
