@@ -13,6 +13,10 @@ A. the pizzeria: an open loop of pickup orders at --rate per second (POST /api/o
 C. delivery orders through a driver: the same closed loop, where the kitchen stops at ready and a
    driver picks each order up and delivers it (POST /api/deliveries/{id}/pickup, .../delivered), so
    each order also runs its DeliveryWorkflow;
+D. the pizzeria's open loop again with the shop's screens open: ten kitchen displays and, for each
+   order, its customer's tracking page, asking for their live parts every second as browsers do
+   (tools/screens_load.py); the tracking pages' lag behind the kitchen's last move (§6: within 2 s)
+   and what the screens cost beside phase A;
 B. a bare Temporal workflow with the saga's shape (tools/bare_workflow.py), hosted by a worker in this
    process: the same closed loop, and the same open loop for reference;
 
@@ -42,10 +46,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from api.auth import mint_token
+from api.auth import SESSION_COOKIE, mint_token
 from tools.bare_workflow import BARE_ACTIVITIES, LIFECYCLE_SECONDS, Bare, BareOrderWorkflow
 from tools.bench_report import compare, phase_report, table
 from tools.loadgen import CpuMeter, Http, Recorder, closed_loop, open_loop, summary
+from tools.screens_load import Screens
 from tools.stack import DEV_SERVER_TUNING, SEARCH_ATTRIBUTE_FLAGS, start_stack
 from tools.supervisor import Children, publish, run_then_leave, say, supervised
 from workflows.payload_codec import new_key_entry
@@ -66,15 +71,17 @@ DRIVER_STEPS = ("pickup", "delivered")
 POST = "POST /api/orders"
 START = "start_workflow"
 HISTORY_SAMPLES = 5
+KITCHEN_SCREENS = 10  # kitchen displays open during phase D
 
 
 class Orders:
     """Drives whole orders through the API, as a customer and the kitchen would."""
 
-    def __init__(self, http: Http, staff_token: str, by_driver: bool = False) -> None:
+    def __init__(self, http: Http, staff_token: str, by_driver: bool = False, screens: Screens | None = None) -> None:
         self.http = http
         self.staff = {"Authorization": f"Bearer {staff_token}"}
         self.by_driver = by_driver
+        self.screens = screens  # each order followed by its tracking page, when given
 
     async def lifecycle(self, rec: Recorder, key: str, planned: float | None = None) -> str | None:
         """Place an order and move it through the kitchen (and a driver); its id once completed, None on any error."""
@@ -88,6 +95,8 @@ class Orders:
                 if not rec.answer(POST, placed, 201):
                     return None
                 order_id = placed.json()["id"]
+                if self.screens is not None:
+                    self.screens.follow(order_id)
                 for status in kitchen_steps:
                     moved = await self.http.put(
                         f"/api/kitchen/orders/{order_id}/status", json={"status": status}, headers=self.staff
@@ -101,6 +110,8 @@ class Orders:
         except (OSError, EOFError, TimeoutError, KeyError, ValueError, IndexError) as err:
             rec.error("lifecycle", None, f"{type(err).__name__}: {err}")
             return None
+        if self.screens is not None:
+            self.screens.completed(order_id)
         rec.done(order_id, started)
         return order_id
 
@@ -173,6 +184,18 @@ class Phases:
         return report, list(rec.completed)
 
 
+async def with_screens(args: argparse.Namespace, http: Http, run: str, pids: dict) -> dict:
+    """D. The pizzeria's open loop again, with kitchen screens open and each order followed by its tracking page."""
+    cookie = f"{SESSION_COOKIE}={mint_token(JWT_SECRET, 'screen', ['kitchen'], 6 * 3600)}"
+    with Screens(http, cookie, KITCHEN_SCREENS) as screens:
+        watched = Orders(http, mint_token(JWT_SECRET, "luigi", ["kitchen"], 6 * 3600), screens=screens)
+        phase = Phases(args, f"D. pizzeria, {KITCHEN_SCREENS} kitchen screens + tracking pages", watched.lifecycle,
+                       f"bench-{run}-screens", pids)  # fmt: skip
+        report, _ = await phase.open()
+        await screens.close()
+    return {"open_loop": report, **screens.report()}
+
+
 async def measure(args: argparse.Namespace, children: Children) -> dict:
     run = uuid.uuid4().hex[:8]
     result: dict = {
@@ -209,6 +232,7 @@ async def measure(args: argparse.Namespace, children: Children) -> dict:
         delivery = Phases(args, "C. delivery by a driver", driven.lifecycle, f"bench-{run}-delivery", pids)
         await delivery.warm_up(args.warmup)
         delivery_closed, delivery_ids = await delivery.closed(closing)
+        screens_open = await with_screens(args, http, run, pids)
     finally:
         await http.close()
 
@@ -235,6 +259,7 @@ async def measure(args: argparse.Namespace, children: Children) -> dict:
     result["pizzeria"] = {"open_loop": pizzeria_open, "closed_loop": pizzeria_closed, "history_events": pizzeria_events}
     result["baseline"] = {"closed_loop": bare_closed, "open_loop": bare_open, "history_events": bare_events}
     result["delivery"] = {"closed_loop": delivery_closed, "history_events": delivery_events}
+    result["screens"] = screens_open
     result["machine"]["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]
     result["comparison"] = compare(result)
     return result

@@ -106,6 +106,20 @@ def table(result: dict) -> str:
             ("  CPU ms per order, temporal+worker+api", f"{cpu_ms_per_order(dc)}", ""),
             ("  order history events (sampled)", _events(delivery["history_events"]), ""),
         ]
+    if screens := result.get("screens"):
+        so = screens["open_loop"]
+        answers = ", ".join(f"{k.removeprefix('GET ')} {v}" for k, v in screens["answers"].items())
+        rows += [
+            (f"open loop again, {screens['kitchen_screens']} kitchen screens + a tracking page per order", "", ""),
+            ("  lifecycles/s; errors / incomplete", f"{so['per_s']:.1f}; {so['errors']} / {so['incomplete']}", ""),
+            ("  first call ms p50/p95/p99/max", f"POST {_ms(so['first_call_ms'])}", ""),
+            ("  CPU s temporal/worker/api/this process/others", _cpu(so["cpu_s"]), ""),
+            ("  CPU ms per order, temporal+worker+api", f"{cpu_ms_per_order(so)}", ""),
+            ("  live part ms p50/p95/p99/max", _ms(screens["live_part_ms"]), ""),
+            ("  tracking page lag ms p50/p95/p99/max", _ms(screens["tracking_lag_ms"]), ""),
+            ("  tracking pages that never saw completed", f"{screens['tracking_missed']}", ""),
+            ("  live parts asked for", answers, ""),
+        ]
     width = max(len(r[0]) for r in rows) + 2
     lines = [f"{r[0]:<{width}}{r[1]:<34}{r[2]}" for r in rows]
     lines.append(f"{'ratio pizzeria/bare (closed loop)':<{width}}{cmp['ratio']}")

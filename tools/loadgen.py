@@ -20,7 +20,7 @@ import math
 import os
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,10 @@ ERROR_SAMPLES = 20
 
 
 class Answer:
-    def __init__(self, status_code: int, body: bytes) -> None:
+    def __init__(self, status_code: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
         self.status_code = status_code
         self.body = body
+        self.headers: Mapping[str, str] = headers or {}
 
     @property
     def text(self) -> str:
@@ -64,7 +65,7 @@ class Http:
         for attempt in (1, 2):
             try:
                 async with self._session.request(method, self.base_url + path, json=body, headers=headers) as got:
-                    return Answer(got.status, await got.read())
+                    return Answer(got.status, await got.read(), got.headers)
             except aiohttp.ServerDisconnectedError as err:
                 # Most likely a kept-alive connection the server had just closed: once more, on another one.
                 if attempt == 2:

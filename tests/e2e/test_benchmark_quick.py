@@ -20,6 +20,7 @@ pytestmark = pytest.mark.skipif(
     TEST_DATABASE == "postgresql", reason="the benchmark uses its own SQLite database; the SQLite pass runs it"
 )
 EVENTS_PER_ORDER = 45
+LIVE_MS = 2000  # a page shows a change of its order within 2 s (CONTRACT §6)
 
 
 @pytest.mark.timeout(240)
@@ -54,6 +55,16 @@ def test_the_quick_benchmark_completes_every_order_with_a_short_history(tmp_path
     assert delivered["completed"] == orders
     for step in ("PUT status preparing", "PUT status ready", "POST pickup", "POST delivered"):
         assert delivered["answers"][f"{step} 200"] == orders
+
+    # Phase D: the same orders with kitchen screens open and every order followed by its tracking page.
+    screens = result["screens"]
+    assert screens["open_loop"]["errors"] == 0, screens["open_loop"]["error_samples"]
+    assert screens["open_loop"]["completed"] == orders
+    assert screens["tracking_pages"] == orders
+    assert screens["tracking_missed"] == 0
+    assert screens["tracking_lag_ms"]["max"] <= LIVE_MS, screens["tracking_lag_ms"]
+    assert screens["answers"].get("GET kitchen 304", 0) > 0, screens["answers"]  # unchanged boards are not sent
+    assert not any(key.endswith(("401", "403", "500", "unreachable")) for key in screens["answers"]), screens
 
     assert len(pizzeria["history_events"]) == 5
     assert max(pizzeria["history_events"]) <= EVENTS_PER_ORDER
