@@ -86,15 +86,17 @@ def now(order: Order) -> Now:
         OrderStatus.CANCELLED: "Your order was cancelled.",
         OrderStatus.REJECTED: "Your order could not be accepted.",
     }
+    if order.status is OrderStatus.OUT_FOR_DELIVERY and order.delivery_failed:
+        return Now("Delivery failed", "Your order could not be delivered: it is being cancelled and any card refunded.")
     return Now(_label(order, order.status), explanations[order.status])
 
 
 def reason(order: Order) -> str | None:
     """Why the order was cancelled or refused, as recorded (the customer's own words, or the driver's)."""
-    if order.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
-        return None
     if order.delivery and order.delivery.failure:
         return order.delivery.failure
+    if order.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
+        return None
     ended = [change for change in order.history if change.status is order.status]
     return ended[0].notes if ended else None
 

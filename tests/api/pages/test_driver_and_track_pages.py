@@ -211,3 +211,32 @@ async def test_a_drivers_own_order_shows_delivered_and_failed_with_a_reason_to_g
     assert f'<label for="reason-{order["id"]}">' in html
     others = (await board(stack, "driver", sub="toad")).text
     assert order["id"] not in others
+
+
+async def test_a_drivers_reason_for_a_failed_delivery_is_shown_to_the_customer_as_text(stack):
+    order = await ready_delivery(stack)
+    wario = staff_headers("driver", sub="wario")
+    assert (await stack.http.post(f"/api/deliveries/{order['id']}/pickup", headers=wario)).status_code == 200
+    reason = "Gate locked <script>alert(3)</script>"
+    failed = await stack.http.post(f"/api/deliveries/{order['id']}/failed", json={"reason": reason}, headers=wario)
+    assert failed.status_code == 200, failed.text
+
+    async def cancelled() -> str | None:
+        html = (await stack.http.get(f"/track/{order['id']}/status")).text
+        return html if '<h2 id="now-heading">Cancelled</h2>' in html else None
+
+    html = await eventually(cancelled)
+    assert "Reason: Gate locked &lt;script&gt;alert(3)&lt;/script&gt;" in html
+    assert f"Refunded to your card (refund {failed.json()['payment']['refund_id']})" in html
+    assert "Cancel order" not in html
+
+
+async def test_a_pickup_order_is_tracked_to_the_counter_without_a_driver_step_or_delivery_fee(stack):
+    order = await stack.placed(fulfilment="pickup", customer_address=None, payment_method="cash", payment_token=None)
+
+    html = (await stack.http.get(f"/track/{order['id']}")).text
+
+    labels = re.findall(r'<span class="label">([^<]+)</span>', html)
+    assert labels == ["Received", "Confirmed", "Preparing", "Ready", "Completed"]
+    assert "Delivery fee" not in html and "To collect at the counter" in html
+    assert "Payment: cash at the counter" in html
