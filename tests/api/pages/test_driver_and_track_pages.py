@@ -176,15 +176,15 @@ async def test_the_tracking_status_answers_304_while_unchanged_and_again_in_full
 
 
 async def test_the_drivers_board_answers_304_while_unchanged_and_in_full_once_an_order_is_ready(stack):
-    first = await board(stack, "driver", sub="yoshi")
+    first = await board(stack, "driver", sub="daisy")
     etag = first.headers["etag"]
-    again = await stack.http.get("/driver/board", headers={**session("driver", sub="yoshi"), "If-None-Match": etag})
+    again = await stack.http.get("/driver/board", headers={**session("driver", sub="daisy"), "If-None-Match": etag})
     assert again.status_code == 304
 
     order = await ready_delivery(stack)
 
     async def shows_it() -> httpx.Response | None:
-        headers = {**session("driver", sub="yoshi"), "If-None-Match": etag}
+        headers = {**session("driver", sub="daisy"), "If-None-Match": etag}
         response = await stack.http.get("/driver/board", headers=headers)
         return response if response.status_code == 200 and order["id"] in response.text else None
 
