@@ -9,8 +9,18 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Processes
+from tests.e2e.test_codec_cli import temporal
 from tests.screens.accessibility import serious_violations
-from tests.screens.conftest import KITCHEN_SCREEN, LIVE_SECONDS, PHONE, place_order, screenshot, staff_call
+from tests.screens.conftest import (
+    KITCHEN_SCREEN,
+    LIVE_SECONDS,
+    NOT_LIVE_SECONDS,
+    PHONE,
+    place_order,
+    screenshot,
+    staff_call,
+)
+from workflows.order_contract import workflow_id
 
 LIVE_MS = LIVE_SECONDS * 1000
 CANCEL_MS = 30_000  # a cancel answers once the order is compensated (the kitchen told, the card refunded)
@@ -177,3 +187,26 @@ def test_the_tracking_page_has_no_serious_accessibility_problems_at_either_width
     for width in (PHONE, KITCHEN_SCREEN):
         page = open_tracking(screen, shop, order["id"], width)
         assert serious_violations(page) == [], width
+
+
+def test_with_the_api_gone_the_page_says_it_is_not_live_and_catches_up_with_a_signal_it_missed(
+    shop, screen, temporal_env
+):
+    order = place_order(shop)
+    page = open_tracking(screen, shop, order["id"])
+    expect(page.locator("#now-heading")).to_have_text("Confirmed")
+    page.evaluate("window.sameDocument = true")
+
+    shop.kill_api()
+    try:
+        expect(page.locator("#live-status")).to_have_text("Not live: reconnecting…", timeout=NOT_LIVE_SECONDS * 1000)
+        # Ops move the order with the temporal CLI meanwhile: the workflow takes it, no API in between.
+        signal = ["--name", "mark_preparing", "--input", '{"by": "ops"}']
+        sent = temporal(temporal_env, "workflow", "signal", "-w", workflow_id(order["id"]), *signal)
+        assert sent.returncode == 0, sent.stderr
+    finally:
+        shop.start_api()
+
+    expect(page.locator("#live-status")).to_have_text("Live", timeout=LIVE_MS)
+    expect(page.locator("#now-heading")).to_have_text("Preparing", timeout=LIVE_MS)
+    assert page.evaluate("window.sameDocument") is True  # caught up without a reload
