@@ -161,6 +161,9 @@ class Order:
         """Refuse a pickup by a driver unless this is a delivery order that is ready."""
         if not self.is_delivery:
             raise IllegalTransition(self.status, OrderStatus.OUT_FOR_DELIVERY, "a pickup order is not delivered")
+        if self.status is OrderStatus.OUT_FOR_DELIVERY and self.delivery is not None:
+            # Two drivers pressed Pick up: the second is told who was first.
+            raise IllegalTransition(self.status, OrderStatus.OUT_FOR_DELIVERY, f"{self.delivery.driver} took it first")
         if self.status is not OrderStatus.READY:
             raise IllegalTransition(self.status, OrderStatus.OUT_FOR_DELIVERY)
 

@@ -399,6 +399,15 @@ def test_a_pickup_order_is_never_taken_out_by_a_driver() -> None:
     assert order.delivery is None
 
 
+def test_a_second_driver_to_pick_up_an_order_is_told_who_took_it_first() -> None:
+    order = order_in(S.READY)
+    order.pick_up(PLACED_AT + timedelta(minutes=40), "driver-toad")
+
+    with pytest.raises(IllegalTransition, match=r"out_for_delivery: driver-toad took it first$"):
+        order.pick_up(PLACED_AT + timedelta(minutes=41), "driver-yoshi")
+    assert order.delivery is not None and order.delivery.driver == "driver-toad"
+
+
 def test_only_the_driver_who_has_it_may_end_a_delivery() -> None:
     order = order_in(S.OUT_FOR_DELIVERY)
 
