@@ -8,6 +8,7 @@
   const POLL_MS = 1000;
   const TIMEOUT_MS = 3000;
   const ACTION_TIMEOUT_MS = 30000;
+  const FOLLOW_UP_MS = 700;
 
   const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content || "";
   const csrf = { header: meta("csrf-header") || "X-CSRF-Token", token: meta("csrf-token") };
@@ -163,6 +164,8 @@
       control.removeAttribute("aria-busy");
       for (const button of buttons) button.disabled = false;
       refresh();
+      // The screens' shared store reads may be up to half a second old: look again once they are not.
+      setTimeout(refresh, FOLLOW_UP_MS);
     }
   }
 
