@@ -25,9 +25,9 @@ from settings import Settings
 from tests.conftest import ENCRYPTION_KEYS, database_of_kind
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAD = "0003_stock"
+HEAD = "0004_staff"
 BEHIND = (
-    "database error: PIZZERIA_DATABASE_URL is at revision <none>; this code needs 0003_stock: run alembic upgrade head"
+    "database error: PIZZERIA_DATABASE_URL is at revision <none>; this code needs 0004_staff: run alembic upgrade head"
 )
 
 
