@@ -86,6 +86,8 @@ async def test_the_login_page_has_a_labelled_username_and_password_and_a_submit_
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["cache-control"] == "no-store"
+    # Its form tells the browser to name its origin, so that a sign-in from it is told from another site's.
+    assert page.headers["referrer-policy"] == "same-origin"
     html = Elements(page.text)
     username, password = html.one("input", name="username"), html.one("input", name="password")
     assert html.one("label", **{"for": username["id"]})["text"].strip() == "Username"
@@ -233,7 +235,10 @@ async def test_signing_out_clears_the_cookie_with_the_pages_csrf_token_only(http
     for sent in ({}, {"csrf": "forged"}, {"csrf": csrf_token("another-token", SECRET)}):
         refused = await http.post(f"{LOOPBACK}/logout", data=sent, headers=session)
         assert refused.status_code == 403 and "set-cookie" not in refused.headers, sent
-    signed_out = await http.post(f"{LOOPBACK}/logout", data={"csrf": csrf_token(token, SECRET)}, headers=session)
+    # Every page sends no referrer, so a browser posts its sign-out form with `Origin: null`: the token decides.
+    signed_out = await http.post(
+        f"{LOOPBACK}/logout", data={"csrf": csrf_token(token, SECRET)}, headers={**session, "Origin": "null"}
+    )
     http.cookies.clear()
     assert signed_out.status_code == 303 and signed_out.headers["location"] == "/login"
     value, attributes = cookie_parts(signed_out)
