@@ -148,7 +148,7 @@ def test_alembic_upgrade_head_from_the_project_folder_migrates_the_database_at_p
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert f"Running upgrade 0002_order_facts -> {HEAD}" in done.stderr
+    assert f"Running upgrade 0003_stock -> {HEAD}" in done.stderr
     engine = make_engine(url)
     try:
         assert revisions(engine).database == HEAD and differences(engine) == []
