@@ -27,7 +27,7 @@ def write_secret(path: Path, text: str) -> None:
     descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as file:
         os.fchmod(file.fileno(), 0o600)  # also when a draft was left by an earlier run with another mode
-        file.write(text + "\n")
+        file.write(text)  # no line break: `curl --data-urlencode password@FILE` sends the file as it is
     os.replace(draft, path)
 
 

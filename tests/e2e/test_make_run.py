@@ -79,7 +79,7 @@ def _staff_sign_in_as_mario(api: str, banner: str, password_file: Path) -> None:
         f"Staff sign-in {api}/login" in banner and f"username mario (a manager), password in {password_file}" in banner
     )
     assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
-    form = {"username": "mario", "password": password_file.read_text().strip()}
+    form = {"username": "mario", "password": password_file.read_text()}  # the file is the password, as it is
     signed_in = httpx.post(f"{api}/api/auth/token", data=form, timeout=30)
     assert signed_in.status_code == 200, signed_in.text
     staff = httpx.get(f"{api}/api/staff", headers={"Authorization": f"Bearer {signed_in.json()['access_token']}"})
