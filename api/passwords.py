@@ -36,10 +36,12 @@ class Passwords:
             return await run_in_threadpool(self._verify, password, password_hash)
 
     def _verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
+        # As bytes: a lone surrogate (which no kept password has) is checked and refused, not an error.
+        typed = password.encode("utf-8", "surrogatepass")
         if password_hash is None:
-            self._hasher.verify(password, self._stand_in_hash())
+            self._hasher.verify(typed, self._stand_in_hash())
             return False, None
-        return self._hasher.verify_and_update(password, password_hash)
+        return self._hasher.verify_and_update(typed, password_hash)
 
     def _stand_in_hash(self) -> str:
         if self._stand_in is None:

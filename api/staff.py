@@ -1,5 +1,6 @@
 """Staff accounts, managed by managers: who may sign in, with which roles."""
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -13,7 +14,7 @@ from api.auth import MANAGER, Manager
 from api.json_body import StrictJSONRoute
 from api.passwords import Passwords
 from api.problems import Problem, ProblemError, Responses
-from domain.sign_in import MAX_PASSWORD, MIN_PASSWORD
+from domain.sign_in import MAX_PASSWORD, MIN_PASSWORD, USERNAME
 
 router = APIRouter(prefix="/api/staff", tags=["staff"], route_class=StrictJSONRoute)
 Role = Literal["kitchen", "driver", "manager"]
@@ -49,6 +50,13 @@ class NewStaff(BaseModel):
         examples=["a-long-kitchen-password"],
     )
     roles: list[Role] = Field(min_length=1, max_length=3, examples=[["kitchen"]])
+
+    @field_validator("password")
+    @classmethod
+    def _encodable(cls, password: str) -> str:
+        if any(unicodedata.category(c) == "Cs" for c in password):
+            raise ValueError("must be text UTF-8 can hold (no lone surrogate)")
+        return password
 
     @field_validator("roles")
     @classmethod
@@ -111,9 +119,10 @@ async def delete_staff(
     username: Annotated[str, Path(max_length=100)], store: StaffStoreDep, accounts: AccountKeysDep, _: Manager
 ) -> Response:
     """Delete a staff account: every token its sign-ins were issued is refused from then on."""
-    deleted = await run_in_threadpool(store.delete, username, MANAGER)
+    known = USERNAME.fullmatch(username) is not None  # else no account's, and maybe nothing a database can hold
+    deleted = await run_in_threadpool(store.delete, username, MANAGER) if known else Deletion.UNKNOWN
     if deleted is Deletion.UNKNOWN:
-        raise ProblemError(404, f"there is no staff account '{username}'", "unknown-staff")
+        raise ProblemError(404, f"there is no staff account {username!r}", "unknown-staff")
     if deleted is Deletion.LAST_OF_ROLE:
         detail = (
             f"'{username}' is the last manager account: make another manager first, so someone can still manage staff"

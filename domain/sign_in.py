@@ -6,6 +6,7 @@ right password too, until enough of those failures are older than the window.
 
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,8 +32,13 @@ class Lockout:
 
 
 def sign_in_name(typed: str) -> str:
-    """The username as accounts hold it: phones capitalise a first letter and keyboards add spaces."""
-    return typed.strip().lower()
+    """The username as accounts hold it: phones capitalise a first letter and keyboards add spaces.
+
+    A character no username has and no database column can hold (NUL and the other control characters, a lone
+    surrogate) becomes U+FFFD: such a name is no account's, and its failures are still counted.
+    """
+    name = typed.strip().lower()
+    return "".join("\ufffd" if unicodedata.category(c) in ("Cc", "Cs") else c for c in name)
 
 
 def landing_page(roles: frozenset[str]) -> str:

@@ -141,6 +141,22 @@ async def test_a_hash_made_with_older_parameters_is_made_again_at_sign_in(stack:
     await token_of(stack, username)  # the new hash holds the same password
 
 
+@pytest.mark.parametrize(
+    "form",
+    [
+        pytest.param(b"username=lu%00igi&password=a-long-kitchen-password", id="nul-in-username"),
+        pytest.param(b"username=%ED%A0%80luigi&password=a-long-kitchen-password", id="surrogate-in-username"),
+        pytest.param(b"username=%FF%FE&password=%FF", id="not-utf-8"),
+        pytest.param(b"username=luigi&password=%ED%A0%80%00", id="surrogate-and-nul-in-password"),
+    ],
+)
+async def test_a_sign_in_with_characters_no_account_has_is_just_wrong(stack: Stack, form: bytes) -> None:
+    # On PostgreSQL too (`make test-postgres`), whose text columns cannot hold a NUL.
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    answer = await stack.http.post("/api/auth/token", content=form, headers=headers)
+    assert assert_problem(answer, 401)["detail"] == WRONG
+
+
 # --- managing staff -------------------------------------------------------------------------------
 
 
@@ -195,6 +211,18 @@ async def test_a_malformed_account_is_refused_naming_the_field(stack: Stack, cha
     if isinstance(body["username"], str) and body["username"] != "ab":
         listed = (await stack.http.get("/api/staff", headers=manager_headers())).json()
         assert body["username"] not in [a["username"] for a in listed]
+
+
+async def test_a_password_utf_8_cannot_hold_is_refused_naming_it(stack: Stack) -> None:
+    body = b'{"username": "surrogate-owner", "password": "\\ud800-and-long-enough", "roles": ["kitchen"]}'
+    headers = {**manager_headers(), "Content-Type": "application/json"}
+    problem = assert_problem(await stack.http.post("/api/staff", content=body, headers=headers), 422)
+    assert [e["field"] for e in problem["errors"]] == ["password"]
+
+
+async def test_deleting_a_name_no_account_could_have_is_a_404(stack: Stack) -> None:
+    for name in ("a%00b", "%ED%A0%80abc", "UPPER"):
+        assert_problem(await stack.http.delete(f"/api/staff/{name}", headers=manager_headers()), 404)
 
 
 async def test_a_missing_field_is_named(stack: Stack) -> None:

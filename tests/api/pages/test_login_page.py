@@ -196,6 +196,12 @@ async def test_an_unknown_username_reads_the_same_and_is_escaped(http: httpx.Asy
     assert "Wrong username or password." in refused.text
 
 
+async def test_characters_no_account_has_are_just_a_wrong_sign_in(http: httpx.AsyncClient) -> None:
+    form = b"username=lu%00igi&password=%ED%A0%80"
+    refused = await http.post("/login", content=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert refused.status_code == 401 and "Wrong username or password." in refused.text
+
+
 async def test_a_locked_out_username_is_told_when_to_try_again(http: httpx.AsyncClient) -> None:
     username = await account(http, "kitchen")
     for _ in range(5):
