@@ -12,9 +12,12 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.auth import SESSION_COOKIE, csrf_token, session_staff, session_token
 from api.pages.rendering import render
+from api.problems import RETRY_AFTER_SECONDS
 from api.sign_in import LockedOut, SignIn, WrongCredentials
 from domain.sign_in import landing_page, local_path
 
@@ -90,6 +93,11 @@ async def sign_in(
     checker: SignIn = request.app.state.sign_in
     try:
         issued = await checker(username, password)
+    except (OperationalError, PoolTimeout):
+        problem = "The shop's database cannot be reached just now. Try again in a moment."
+        response = _login_form(request, 503, next_page, username, problem)
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+        return response
     except WrongCredentials:
         return _login_form(request, 401, next_page, username, "Wrong username or password.")
     except LockedOut as locked:

@@ -8,9 +8,11 @@ from html.parser import HTMLParser
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from activities.store.tables import make_engine
 from api.auth import csrf_token
-from tests.conftest import SECRET, Stack, staff_headers
+from tests.conftest import SECRET, Stack, running_stack, staff_headers
 
 PASSWORD = "a-long-kitchen-password"
 LOOPBACK = "http://127.0.0.1:8000"
@@ -260,3 +262,19 @@ async def test_a_deleted_accounts_session_is_no_longer_recognised_by_the_pages(h
     assert deleted.status_code == 204
     page = await http.get("/login", headers=session)
     assert "Signed in as" not in page.text and Elements(page.text).all("form", action="/logout") == []
+
+
+async def test_a_database_out_of_reach_is_said_on_the_page_not_as_an_error_document(
+    temporal_env, database_url: str
+) -> None:
+    async with running_stack(temporal_env, database_url, worker=False) as own:
+        engine = make_engine(database_url)
+        try:
+            with engine.begin() as connection:  # what the sign-in reads is gone: the database errs as when away
+                connection.execute(text("DROP TABLE sign_in_failure"))
+        finally:
+            engine.dispose()
+        answer = await own.http.post(f"{LOOPBACK}/login", data={"username": "luigi", "password": PASSWORD})
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "database cannot be reached" in answer.text and 'value="luigi"' in answer.text
