@@ -91,6 +91,14 @@ async def test_a_wrong_password_and_an_unknown_username_get_the_same_answer(stac
         assert "access_token" not in answer.text
 
 
+async def test_the_form_the_docs_page_sends_signs_in_too(stack: Stack) -> None:
+    username = await make_account(stack, ["kitchen"])
+    form = {"grant_type": "password", "username": username, "password": PASSWORD, "scope": "", "client_id": ""}
+    assert (await stack.http.post("/api/auth/token", data=form)).status_code == 200
+    problem = assert_problem(await stack.http.post("/api/auth/token", data={**form, "grant_type": "magic"}), 422)
+    assert "grant_type" in problem["detail"]
+
+
 async def test_a_sign_in_without_a_password_is_refused_as_malformed(stack: Stack) -> None:
     problem = assert_problem(await stack.http.post("/api/auth/token", data={"username": "luigi"}), 422)
     assert "password" in problem["detail"]
