@@ -173,20 +173,8 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
     app.state.metrics = ApiMetrics()
     app.state.metrics.watch_stock(lambda: getattr(app.state, "stock", None))
     install_problem_handlers(app)
-    for module in (
-        menu,
-        orders,
-        kitchen,
-        deliveries,
-        stock,
-        analytics,
-        customers,
-        staff,
-        sign_in,
-        health,
-        codec,
-        metrics,
-    ):
+    routers = (menu, orders, kitchen, deliveries, stock, analytics, customers, staff, sign_in, health, codec, metrics)
+    for module in routers:
         app.include_router(module.router)
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -75,7 +75,9 @@ class StaffOut(BaseModel):
 
     @classmethod
     def of(cls, account: StaffAccount) -> "StaffOut":
-        return cls(username=account.username, roles=list(account.roles), created_at=account.created_at)  # type: ignore[arg-type]
+        return cls.model_validate(
+            {"username": account.username, "roles": list(account.roles), "created_at": account.created_at}
+        )
 
 
 AUTH: Responses = {401: {"model": Problem}, 403: {"model": Problem}}
