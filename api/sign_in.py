@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
@@ -111,7 +111,9 @@ SignInDep = Annotated[SignIn, Depends(_sign_in)]
         },
     },
 )
-async def issue_token(form: Annotated[OAuth2PasswordRequestForm, Depends()], sign_in: SignInDep) -> TokenOut:
+async def issue_token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], sign_in: SignInDep, response: Response
+) -> TokenOut:
     """Sign in with a staff account's username and password (an OAuth2 password form); a token for 12 hours.
 
     After 5 failed sign-ins for a username within 5 minutes, every sign-in for it is refused with 429 until the
@@ -125,4 +127,5 @@ async def issue_token(form: Annotated[OAuth2PasswordRequestForm, Depends()], sig
         raise ProblemError(
             429, str(locked), "too-many-sign-ins", headers={"Retry-After": str(locked.retry_after)}
         ) from None
+    response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})  # RFC 6749 5.1: never cached
     return TokenOut(access_token=issued.access_token, expires_in=issued.expires_in)

@@ -61,6 +61,7 @@ async def test_staff_sign_in_with_a_password_and_get_a_twelve_hour_token_that_wo
     assert signed_in.status_code == 200, signed_in.text
     body = signed_in.json()
     assert body["token_type"] == "bearer" and body["expires_in"] == 12 * 3600
+    assert signed_in.headers["cache-control"] == "no-store"  # no cache between keeps a copy of the token
     claims = jwt.decode(body["access_token"], SECRET, algorithms=["HS256"])
     assert claims["sub"] == username and claims["roles"] == ["kitchen"]
     assert claims["exp"] - claims["iat"] == 12 * 3600
