@@ -5,6 +5,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import text
 
 from activities.store.tables import make_engine
 from api.auth import csrf_token
-from tests.conftest import SECRET, Stack, running_stack, staff_headers
+from tests.conftest import SECRET, Stack, running_stack, sqlite_database, staff_headers
 
 PASSWORD = "a-long-kitchen-password"
 LOOPBACK = "http://127.0.0.1:8000"
@@ -265,8 +266,9 @@ async def test_a_deleted_accounts_session_is_no_longer_recognised_by_the_pages(h
 
 
 async def test_a_database_out_of_reach_is_said_on_the_page_not_as_an_error_document(
-    temporal_env, database_url: str
+    temporal_env, tmp_path: Path
 ) -> None:
+    database_url = sqlite_database(tmp_path)  # whatever the suite's kind: SQLite's "no such table" is an outage
     async with running_stack(temporal_env, database_url, worker=False) as own:
         engine = make_engine(database_url)
         try:
