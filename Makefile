@@ -40,12 +40,15 @@ $(STAMP): pyproject.toml
 # worker started by hand finds it too; PIZZERIA_ENCRYPTION_KEYS overrides it). The UI decodes them through
 # the API's codec endpoint, which here serves callers on loopback without a token. Order ids of Idempotency-Keys
 # are keyed with a secret made there too ($(DATA)/order-id.secret; PIZZERIA_ORDER_ID_SECRET overrides it).
+# On a shop without staff accounts the manager mario is made, its password written to $(DATA)/mario.password.
 # The dev server here speaks no TLS: Temporal's client configuration of the shell (TEMPORAL_API_KEY, TEMPORAL_TLS_*,
 # a profile in ~/.config/temporalio/temporal.toml) is kept from the worker, the API and the CLI's health check.
 run: $(STAMP) migrate
 	@mkdir -p $(DATA)
 	@[ -s $(DATA)/encryption.keys ] || (umask 077; $(BIN)/python -m workflows.payload_codec dev-$$(date +%Y%m%d) > $(DATA)/encryption.keys)
 	@[ -s $(DATA)/order-id.secret ] || (umask 077; $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $(DATA)/order-id.secret)
+	@for name in $$(compgen -e TEMPORAL_); do unset $$name; done; export TEMPORAL_CONFIG_FILE=/dev/null; \
+	$(BIN)/python -m api.staff_accounts first-manager --password-file $(DATA)/mario.password --quiet
 	@for name in $$(compgen -e TEMPORAL_); do unset $$name; done; export TEMPORAL_CONFIG_FILE=/dev/null; \
 	export PIZZERIA_ENCRYPTION_KEYS_FILE="$(DATA)/encryption.keys" PIZZERIA_ORDER_ID_SECRET_FILE="$(DATA)/order-id.secret" \
 		PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN="$${PIZZERIA_CODEC_LOOPBACK_WITHOUT_TOKEN:-true}" \
@@ -76,8 +79,10 @@ run: $(STAMP) migrate
 	echo "  Metrics       API http://127.0.0.1:$(PIZZERIA_API_PORT)/metrics, worker http://127.0.0.1:$(PIZZERIA_WORKER_METRICS_PORT)/metrics,"; \
 	echo "                Temporal http://127.0.0.1:$(PIZZERIA_TEMPORAL_METRICS_PORT)/metrics"; \
 	if [ -z "$${PIZZERIA_JWT_SECRET:-}" ]; then echo "  JWT secret    the built-in dev secret (set PIZZERIA_JWT_SECRET in production)"; fi; \
+	$(BIN)/python -m api.staff_accounts first-manager --password-file $(DATA)/mario.password \
+		--login-url http://127.0.0.1:$(PIZZERIA_API_PORT)/login; \
 	echo "  Staff token   $$($(BIN)/python -m api.auth --sub mario --roles kitchen,manager)"; \
-	echo "                (kitchen + manager, 12 h; mint another: $(BIN)/python -m api.auth --help)"; \
+	echo "                (kitchen + manager, 12 h, for scripts; mint another: $(BIN)/python -m api.auth --help)"; \
 	echo "  A worker that stops can be started again with: $(BIN)/python worker.py"; \
 	echo "  Ctrl-C stops everything."; \
 	echo ""; \

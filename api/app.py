@@ -17,8 +17,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from activities.store.menu import MenuStore
 from activities.store.orders import OrderStore
+from activities.store.staff import StaffStore
 from activities.store.stock import StockStore
-from api import analytics, codec, customers, deliveries, health, kitchen, menu, metrics, orders, stock
+from api import analytics, codec, customers, deliveries, health, kitchen, menu, metrics, orders, sign_in, staff, stock
+from api.account_keys import AccountKeys
 from api.codec import CodecCORS
 from api.deps import RecentMenu
 from api.gateway import OrderGateway
@@ -27,6 +29,7 @@ from api.order_ids import LegacyLookup, OrderIds, order_id_secret
 from api.pages import router as pages
 from api.pages.fresh import Fresh
 from api.pages.rendering import STATIC_DIR
+from api.passwords import Passwords
 from api.problems import install_problem_handlers, problem_response
 from bootstrap import open_database, temporal_client, temporal_runtime
 from observability import configure_logging, tracer_provider
@@ -138,12 +141,19 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
         app.state.recent_menu = RecentMenu(app.state.menu)
         app.state.stock = StockStore(engine)
         app.state.fresh = Fresh()
+        app.state.staff, app.state.passwords = StaffStore(engine), Passwords()
+        app.state.account_keys = AccountKeys(app.state.staff)
+        await app.state.account_keys.start()
+        app.state.sign_in = sign_in.SignIn(
+            app.state.staff, app.state.passwords, app.state.account_keys, settings.jwt_secret
+        )
         loop = asyncio.get_running_loop()
         before = loop.get_exception_handler()
         loop.set_exception_handler(_quiet_about_calls_given_up)
         try:
             yield
         finally:
+            await app.state.account_keys.stop()
             loop.set_exception_handler(before)
             engine.dispose()
         if tracing:
@@ -152,7 +162,10 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
     app = FastAPI(
         title="Mario's Pizzeria",
         version="0.1.0",
-        description="Every pizza order is a durable Temporal workflow. Staff routes need a Bearer JWT.",
+        description=(
+            "Every pizza order is a durable Temporal workflow. Staff routes need a Bearer JWT: sign in at "
+            "/api/auth/token (the Authorize button here) or mint one with `python -m api.auth`."
+        ),
         lifespan=lifespan,
         redirect_slashes=False,
     )
@@ -160,7 +173,8 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
     app.state.metrics = ApiMetrics()
     app.state.metrics.watch_stock(lambda: getattr(app.state, "stock", None))
     install_problem_handlers(app)
-    for module in (menu, orders, kitchen, deliveries, stock, analytics, customers, health, codec, metrics):
+    routers = (menu, orders, kitchen, deliveries, stock, analytics, customers, staff, sign_in, health, codec, metrics)
+    for module in routers:
         app.include_router(module.router)
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

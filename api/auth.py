@@ -3,6 +3,10 @@
 A token comes as `Authorization: Bearer <JWT>` (API clients, scripts) or in the pages' session cookie (people at
 a screen). A request of a page that changes something must also carry the page's CSRF token.
 
+A token issued at sign-in (POST /api/auth/token, /login) also carries `acct`, the key of the account it was issued
+to: it is accepted only while that account exists. Tokens without `acct` (minted by scripts or an identity
+provider with the same secret) are tied to no account and live until their `exp`.
+
 Mint a token for local use: `python -m api.auth --sub mario --roles kitchen,manager`.
 """
 
@@ -12,11 +16,11 @@ import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import jwt
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import OAuth2PasswordBearer
 
 from api.problems import ProblemError
 from domain.text import text_problem
@@ -32,13 +36,22 @@ SESSION_COOKIE = "pizzeria_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-bearer = HTTPBearer(auto_error=False, description="A staff JWT (HS256) with claims sub, roles, iat and exp")
+TOKEN_URL = "/api/auth/token"
+# An OAuth2 password flow in the OpenAPI document, so that /docs can sign in; what it reads is the same
+# `Authorization: Bearer <JWT>` header as always, whoever minted the token.
+bearer = OAuth2PasswordBearer(
+    tokenUrl=TOKEN_URL,
+    auto_error=False,
+    description="A staff JWT (HS256) with claims sub, roles, iat and exp: from sign-in at /api/auth/token, or "
+    "minted with the same secret (python -m api.auth)",
+)
 
 
 @dataclass(frozen=True)
 class Staff:
     name: str
     roles: frozenset[str]
+    account: str | None = None  # the key of the account sign-in issued the token to; None for minted tokens
 
     def may(self, role: str) -> bool:
         """Managers may do all the kitchen and drivers may."""
@@ -68,7 +81,26 @@ def verify_token(token: str, secret: str) -> Staff:
     problem = f"must be at most {MAX_SUB_LENGTH} characters" if len(sub) > MAX_SUB_LENGTH else None
     if problem := problem or text_problem(sub, blank=False):
         raise unauthorized(f"the token's sub {problem}")
-    return Staff(sub, frozenset(roles))
+    account = claims.get("acct")
+    if account is not None and not isinstance(account, str):
+        raise unauthorized("the token's acct must be a string")
+    return Staff(sub, frozenset(roles), account)
+
+
+class Accounts(Protocol):
+    """The staff accounts that exist now (api/account_keys.py)."""
+
+    def holds(self, username: str, account_key: str) -> bool: ...
+
+
+def accepted(request: Request, token: str) -> Staff:
+    """Who a token names, when it is valid and, if sign-in issued it, its account still exists; else a 401."""
+    staff = verify_token(token, request.app.state.settings.jwt_secret)
+    if staff.account is not None:
+        accounts: Accounts | None = getattr(request.app.state, "account_keys", None)
+        if accounts is None or not accounts.holds(staff.name, staff.account):
+            raise unauthorized("the account this token was issued to no longer exists")
+    return staff
 
 
 def mint_token(
@@ -97,19 +129,19 @@ def session_staff(request: Request) -> Staff | None:
     if token is None:
         return None
     try:
-        return verify_token(token, request.app.state.settings.jwt_secret)
+        return accepted(request, token)
     except ProblemError:
         return None
 
 
-def _staff(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Staff:
+def _staff(request: Request, bearer_token: Annotated[str | None, Depends(bearer)]) -> Staff:
     settings: Settings = request.app.state.settings
-    if credentials is not None:
-        return verify_token(credentials.credentials, settings.jwt_secret)
+    if bearer_token:  # "Bearer " with nothing after it counts as no header, as it always has
+        return accepted(request, bearer_token)
     token = session_token(request)
     if token is None:
         raise unauthorized("a staff token is required (Authorization: Bearer <JWT>, or sign in at /login)")
-    staff = verify_token(token, settings.jwt_secret)
+    staff = accepted(request, token)
     # A cookie goes with every request to this site, whoever asks for it: a change asked for through the
     # session must prove it comes from one of the pages, which alone know its CSRF token.
     if request.method not in SAFE_METHODS:

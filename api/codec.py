@@ -10,14 +10,13 @@ from ipaddress import ip_address
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from api.auth import KITCHEN, bearer, unauthorized, verify_token
+from api.auth import KITCHEN, accepted, bearer, unauthorized
 from api.json_body import StrictJSONRoute
 from api.problems import Problem, ProblemError, Responses
 from settings import Settings
@@ -67,19 +66,18 @@ def _to_wire(payloads: list[Payload]) -> WirePayloads:
     )
 
 
-def _codec_caller(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> None:
-    """Staff with a valid token; without one, only loopback callers where the settings allow it."""
+def _codec_caller(request: Request, token: Annotated[str | None, Depends(bearer)]) -> None:
+    """Staff with a valid token (of an account that still exists, when sign-in issued it); without one, only
+    loopback callers where the settings allow it."""
     settings: Settings = request.app.state.settings
-    if credentials is None:
+    if not token:
         if "authorization" in request.headers:
             raise unauthorized("the Authorization header must be Bearer <staff JWT>")
         host = request.client.host if request.client else ""
         if settings.codec_loopback_without_token and _is_loopback(host):
             return
         raise unauthorized("a staff token is required (Authorization: Bearer <JWT>)")
-    staff = verify_token(credentials.credentials, settings.jwt_secret)
+    staff = accepted(request, token)
     if not staff.may(KITCHEN):
         raise ProblemError(403, f"this needs the {KITCHEN} or manager role", "forbidden")
 

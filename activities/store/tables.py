@@ -122,6 +122,28 @@ class StockReservationRow(SQLModel, table=True):
     state: str
 
 
+class StaffAccountRow(SQLModel, table=True):
+    """A staff member who signs in with a password. `account_key` is made anew with each account, so that a
+    token issued to a deleted account never names an account made later under the same username."""
+
+    __tablename__ = "staff_account"
+    username: str = Field(sa_column=Column(String(40), primary_key=True))
+    password_hash: str = Field(sa_column=Column(String(), nullable=False))  # argon2, with its salt and parameters
+    roles: str = Field(sa_column=Column(String(), nullable=False))  # comma-separated, sorted
+    created_at: datetime = Field(sa_column=_moment())
+    account_key: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+class SignInFailureRow(SQLModel, table=True):
+    """A failed sign-in, kept a few minutes: enough of them lock the username out for a while, whichever API
+    process was asked."""
+
+    __tablename__ = "sign_in_failure"
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    username: str = Field(sa_column=Column(String(100), nullable=False, index=True))
+    at: datetime = Field(sa_column=_moment(index=True))
+
+
 def utc(moment: datetime) -> datetime:
     """A moment in UTC. SQLite keeps neither offsets nor their meaning, so everything stored is UTC."""
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

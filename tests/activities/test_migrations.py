@@ -25,9 +25,9 @@ from settings import Settings
 from tests.conftest import ENCRYPTION_KEYS, database_of_kind
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAD = "0003_stock"
+HEAD = "0004_staff"
 BEHIND = (
-    "database error: PIZZERIA_DATABASE_URL is at revision <none>; this code needs 0003_stock: run alembic upgrade head"
+    "database error: PIZZERIA_DATABASE_URL is at revision <none>; this code needs 0004_staff: run alembic upgrade head"
 )
 
 
@@ -148,7 +148,7 @@ def test_alembic_upgrade_head_from_the_project_folder_migrates_the_database_at_p
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert f"Running upgrade 0002_order_facts -> {HEAD}" in done.stderr
+    assert f"Running upgrade 0003_stock -> {HEAD}" in done.stderr
     engine = make_engine(url)
     try:
         assert revisions(engine).database == HEAD and differences(engine) == []

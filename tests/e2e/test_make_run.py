@@ -1,4 +1,5 @@
-"""`make run` as a newcomer uses it: the API and the Temporal UI come up, and Ctrl-C stops everything."""
+"""`make run` as a newcomer uses it: the API and the Temporal UI come up, mario can sign in, and Ctrl-C stops
+everything."""
 
 import contextlib
 import json
@@ -71,6 +72,20 @@ def _the_readme_walk_runs(api: str) -> None:
     assert [o["id"] for o in history[0]["orders"]] == [other_id, order_id]
 
 
+def _staff_sign_in_as_mario(api: str, banner: str, password_file: Path) -> None:
+    """The banner says how to sign in; mario's password, in a file only its owner reads, signs in for a manager's
+    token."""
+    assert (
+        f"Staff sign-in {api}/login" in banner and f"username mario (a manager), password in {password_file}" in banner
+    )
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+    form = {"username": "mario", "password": password_file.read_text()}  # the file is the password, as it is
+    signed_in = httpx.post(f"{api}/api/auth/token", data=form, timeout=30)
+    assert signed_in.status_code == 200, signed_in.text
+    staff = httpx.get(f"{api}/api/staff", headers={"Authorization": f"Bearer {signed_in.json()['access_token']}"})
+    assert staff.status_code == 200 and [account["username"] for account in staff.json()] == ["mario"]
+
+
 def _the_ui_shows_an_order_decoded(ui: str, api: str) -> None:
     """A browser opens a new order in the Temporal UI: its input and summary read in clear, via the codec."""
     name = "Ursula Interface"
@@ -120,6 +135,7 @@ def test_make_run_serves_the_api_and_the_temporal_ui_and_ctrl_c_stops_all_three(
             time.sleep(0.2)
         banner = (tmp_path / "make-run.log").read_text()
         assert f"{api}/docs" in banner and ui in banner and "Staff token   ey" in banner
+        _staff_sign_in_as_mario(api, banner, tmp_path / "mario.password")
         assert (tmp_path / "temporal.db").exists()
         # Payloads are encrypted with a dev key of its own, and the UI decodes them through the API.
         assert f"encrypted with the dev key in {tmp_path}/encryption.keys" in banner

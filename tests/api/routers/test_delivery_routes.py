@@ -252,7 +252,7 @@ async def test_the_openapi_document_describes_each_drivers_route_and_its_problem
         assert responses["200"]["content"]["application/json"]["schema"] == order, step
         assert {"401", "403", "404", "409", "422", "503"} <= responses.keys(), step
         assert "application/problem+json" in responses["409"]["content"], step
-        assert operation["security"] == [{"HTTPBearer": []}], step
+        assert operation["security"] == [{"OAuth2PasswordBearer": []}], step
     failed_body = paths["/api/deliveries/{order_id}/failed"]["post"]["requestBody"]
     assert failed_body["required"] is True
     reason = document["components"]["schemas"]["FailedDelivery"]["properties"]["reason"]
