@@ -342,7 +342,9 @@ def test_without_its_api_the_display_says_it_is_not_live_then_shows_what_it_miss
 # --- keyboard and accessibility ----------------------------------------------------------------
 
 
-def test_a_cook_can_tab_to_a_start_button_and_press_enter(shop: Processes, kitchen: Callable[..., Page]):
+def test_a_cook_can_tab_to_a_start_button_press_enter_and_tab_on_to_ready(
+    shop: Processes, kitchen: Callable[..., Page]
+):
     page = kitchen()
     order = place_order(shop)
     expect(button(page, "Start", order)).to_be_visible(timeout=LIVE_MS)
@@ -358,6 +360,12 @@ def test_a_cook_can_tab_to_a_start_button_and_press_enter(shop: Processes, kitch
 
     expect(button(page, "Ready", order)).to_be_visible(timeout=LIVE_MS)
     assert status_of(shop, order) == "preparing"
+    expect(ticket(page, order)).to_be_focused()  # the focus stays with the order: the next Tab is its next step
+    page.keyboard.press("Tab")
+    expect(button(page, "Ready", order)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(ticket(page, order)).to_have_count(0, timeout=LIVE_MS)
+    assert status_of(shop, order) == "ready"
 
 
 @pytest.mark.parametrize("width", [KITCHEN_SCREEN, PHONE])

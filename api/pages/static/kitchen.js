@@ -108,6 +108,26 @@
     }
   }
 
+  // A button pressed from the keyboard is replaced once its order moves on: the focus then goes to the order's
+  // card, so that the next Tab reaches its next step (never straight onto it: a second Enter moves nothing).
+  let actedOn = null;
+
+  function keepFocusOnActedCard() {
+    if (!actedOn || Date.now() > actedOn.until) {
+      actedOn = null;
+      return;
+    }
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return;
+    const card = [...document.querySelectorAll("[data-key]")].find((element) => element.dataset.key === actedOn.key);
+    if (card && card.getClientRects().length) card.focus();
+  }
+
+  document.addEventListener("live:acted", (event) => {
+    const card = event.detail.control.closest("[data-key]");
+    if (card) actedOn = { key: card.dataset.key, until: Date.now() + 5000 };
+  });
+
   document.addEventListener("live:updated", (event) => {
     const added = event.detail.added.filter((element) => element.matches("[data-ticket]"));
     if (added.length) {
@@ -118,6 +138,7 @@
       chime();
     }
     highlight();
+    keepFocusOnActedCard();
   });
 
   document.addEventListener("DOMContentLoaded", () => {
