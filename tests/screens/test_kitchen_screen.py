@@ -35,6 +35,7 @@ HIGHLIGHT_SECONDS = 10  # how long a new ticket stays highlighted (static/kitche
 AGING_SLA_SECONDS = 8  # the kitchen SLA of the second shop: amber after 4 s, red after 8 s
 AMBER, RED = "rgb(255, 232, 163)", "rgb(255, 208, 204)"  # pages.css --amber-bg and --red-bg
 PICKUP = {"fulfilment": "pickup"}
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture(scope="module")
@@ -214,6 +215,20 @@ def test_a_button_made_stale_by_another_screen_shows_why_it_was_refused(shop: Pr
     expect(button(page, "Ready", order)).to_be_visible(timeout=LIVE_MS)  # the screen caught up, the reason kept
     expect(card.locator("[data-refusal]")).to_have_text(reason)
     assert page.url == f"{shop.base_url}/kitchen"
+
+
+def test_a_name_written_as_markup_shows_as_text_and_runs_nothing(shop: Processes, kitchen: Callable[..., Page]):
+    page = kitchen()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    order = place_order(shop, customer_name=HOSTILE_NAME, customer_phone="+15550001234")
+
+    card = ticket(page, order)
+    expect(card.locator(".customer")).to_have_text(HOSTILE_NAME, timeout=LIVE_MS)
+    expect(card.locator("img")).to_have_count(0)
+    expect(card).not_to_contain_text("+15550001234")
+    page.wait_for_timeout(1500)  # another update or two: still nothing ran
+    assert dialogs == []
 
 
 # --- what a cook notices ---------------------------------------------------------------------
