@@ -9,11 +9,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from api.auth import SESSION_COOKIE
-from tests.browser import CHROMIUM_ARGS, chromium
 from tests.conftest import BIN
 from tests.e2e.conftest import Processes, launch_api
 from tests.screens.conftest import (
@@ -36,17 +35,6 @@ AGING_SLA_SECONDS = 8  # the kitchen SLA of the second shop: amber after 4 s, re
 AMBER, RED = "rgb(255, 232, 163)", "rgb(255, 208, 204)"  # pages.css --amber-bg and --red-bg
 PICKUP = {"fulfilment": "pickup"}
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, allowed to sound the chime before anyone touched the page (a kitchen screen is left
-    running on its own; a person's first key or click turns the sound on otherwise)."""
-    with sync_playwright() as playwright:
-        args = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
-        launched = playwright.chromium.launch(executable_path=chromium(), headless=True, args=args)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -261,6 +249,34 @@ def test_a_new_ticket_is_highlighted_and_chimes_and_only_the_highlight_shows_whi
     expect(page.get_by_role("button", name="Mute chime")).to_have_attribute("aria-pressed", "true")
     assert page.evaluate("Object.keys(localStorage)") == ["pizzeria.kitchen.muted"]
     assert SESSION_COOKIE not in page.evaluate("document.cookie")
+
+
+# A browser that keeps sound off until someone touches the page: its audio stays suspended, resuming never ends.
+SOUND_HELD_BACK = """
+window.AudioContext = class {
+  constructor() { this.state = "suspended"; this.currentTime = 0; }
+  resume() { return new Promise(() => {}); }
+};
+"""
+
+
+def test_with_the_sound_held_back_by_the_browser_a_new_ticket_still_shows_and_the_page_says_why_it_is_silent(
+    shop: Processes, kitchen: Callable[..., Page]
+):
+    page = kitchen()
+    page.add_init_script(SOUND_HELD_BACK)
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-live", "live")
+    hint = page.locator("#sound-hint")
+    expect(hint).to_be_hidden()
+
+    order = place_order(shop)
+
+    expect(ticket(page, order)).to_have_class(re.compile(r"\bnew\b"), timeout=LIVE_MS)
+    expect(hint).to_be_visible()
+    expect(hint).to_contain_text("silent until someone presses a key or a button")
+    assert chimes(page) == 0
+    expect(page.locator("#live-status")).to_have_text("Live")
 
 
 def expected_all_day(shop: Processes) -> set[tuple[str, ...]]:
