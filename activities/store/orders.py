@@ -191,6 +191,17 @@ class OrderStore:
             ).all()
             return [ORDER_JSON.validate_json(row.snapshot) for row in rows]
 
+    def recently_ready(self, limit: int) -> list[Order]:
+        """The last `limit` orders that became ready, the newest first, whatever their status now."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(OrderRow)
+                .where(col(OrderRow.ready_at).is_not(None))
+                .order_by(col(OrderRow.ready_at).desc(), col(OrderRow.id).desc())
+                .limit(limit)
+            ).all()
+            return [ORDER_JSON.validate_json(row.snapshot) for row in rows]
+
     def deliveries(self, driver: str) -> list[Order]:
         """Delivery orders ready for a driver, oldest ready first, then those out with `driver`, oldest pickup first."""
         with Session(self._engine) as session:

@@ -297,6 +297,27 @@ def out_with(driver: str, order_id: str, picked_up_at: datetime) -> Order:
     return order
 
 
+def test_the_recently_ready_are_the_last_orders_made_ready_newest_first_whatever_became_of_them(
+    orders: OrderStore,
+) -> None:
+    handed_over = ready("handed-over", NOON + timedelta(minutes=1), fulfilment=Fulfilment.PICKUP)
+    handed_over.advance(S.COMPLETED, NOON + timedelta(minutes=30), "chef")  # completed after the others were ready
+    on_the_road = out_with("gino", "on-the-road", NOON + timedelta(minutes=12))  # ready at 12:07
+    waiting = ready("waiting", NOON + timedelta(minutes=9))
+    oldest = ready("oldest", NOON - timedelta(hours=1))
+    in_the_oven = confirmed("in-the-oven", NOON + timedelta(minutes=20))
+    in_the_oven.advance(S.PREPARING, NOON + timedelta(minutes=21), "chef")
+    never_made = cancelled("never-made", NOON + timedelta(minutes=15))
+    for order in (handed_over, on_the_road, waiting, oldest, in_the_oven, never_made):
+        orders.save(order)
+
+    recent = orders.recently_ready(3)
+
+    assert [order.id for order in recent] == ["waiting", "on-the-road", "handed-over"]
+    assert [order.status for order in recent] == [S.READY, S.OUT_FOR_DELIVERY, S.COMPLETED]
+    assert [order.id for order in orders.recently_ready(10)] == ["waiting", "on-the-road", "handed-over", "oldest"]
+
+
 def test_drivers_see_ready_delivery_orders_by_when_they_became_ready_then_their_own_on_the_road(
     orders: OrderStore,
 ) -> None:
