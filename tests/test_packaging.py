@@ -30,3 +30,9 @@ def test_the_wheel_holds_every_top_level_module_every_package_and_the_migrations
     missing = sorted((modules | packages) - shipped)
     assert not missing, f"not in the wheel (pyproject.toml's packages / py-modules): {missing}"
     assert "activities/store/migrations/script.py.mako" in shipped
+    screens = {
+        str(path.relative_to(ROOT))
+        for kind in ("templates", "static")
+        for path in (ROOT / "api/pages" / kind).iterdir()
+    }
+    assert screens <= shipped, f"the screens' templates and static files not in the wheel: {sorted(screens - shipped)}"
