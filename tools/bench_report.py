@@ -107,12 +107,12 @@ def table(result: dict) -> str:
             ("  order history events (sampled)", _events(delivery["history_events"]), ""),
         ]
     if screens := result.get("screens"):
-        so = screens["open_loop"]
+        so = screens["closed_loop"]
         answers = ", ".join(f"{k.removeprefix('GET ')} {v}" for k, v in screens["answers"].items())
         rows += [
-            (f"open loop again, {screens['kitchen_screens']} kitchen screens + a tracking page per order", "", ""),
+            (f"closed loop again, {screens['kitchen_screens']} kitchen screens + a tracking page per order", "", ""),
             ("  lifecycles/s; errors / incomplete", f"{so['per_s']:.1f}; {so['errors']} / {so['incomplete']}", ""),
-            ("  first call ms p50/p95/p99/max", f"POST {_ms(so['first_call_ms'])}", ""),
+            ("  lifecycle ms p50/p95/p99/max", _ms(so["lifecycle_ms"]), ""),
             ("  CPU s temporal/worker/api/this process/others", _cpu(so["cpu_s"]), ""),
             ("  CPU ms per order, temporal+worker+api", f"{cpu_ms_per_order(so)}", ""),
             ("  live part ms p50/p95/p99/max", _ms(screens["live_part_ms"]), ""),

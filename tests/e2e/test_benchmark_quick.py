@@ -56,10 +56,10 @@ def test_the_quick_benchmark_completes_every_order_with_a_short_history(tmp_path
     for step in ("PUT status preparing", "PUT status ready", "POST pickup", "POST delivered"):
         assert delivered["answers"][f"{step} 200"] == orders
 
-    # Phase D: the same orders with kitchen screens open and every order followed by its tracking page.
+    # Phase D: the closed loop again with kitchen screens open and every order followed by its tracking page.
     screens = result["screens"]
-    assert screens["open_loop"]["errors"] == 0, screens["open_loop"]["error_samples"]
-    assert screens["open_loop"]["completed"] == orders
+    assert screens["closed_loop"]["errors"] == 0, screens["closed_loop"]["error_samples"]
+    assert screens["closed_loop"]["completed"] == orders
     assert screens["tracking_pages"] == orders
     assert screens["tracking_missed"] == 0
     assert screens["tracking_lag_ms"]["max"] <= LIVE_MS, screens["tracking_lag_ms"]

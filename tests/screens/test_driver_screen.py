@@ -3,6 +3,7 @@ delivers it, or fails it with a reason (cancelled and refunded); a pickup anothe
 with its reason on the page; all of it by keyboard too."""
 
 import time
+import uuid
 from collections.abc import Callable
 
 import httpx
@@ -87,6 +88,29 @@ def test_a_driver_sees_a_ready_order_appear_picks_it_up_and_delivers_it(shop, sc
     expect(mine).to_have_count(0, timeout=LIVE_MS)
     delivered = until_status(shop, order["id"], "completed")
     assert delivered["delivery"]["driver"] == "toad" and delivered["delivery"]["delivered_at"]
+
+
+def test_a_driver_a_manager_made_signs_in_at_login_lands_on_the_drivers_page_and_delivers(shop, screen):
+    username = f"driver-{uuid.uuid4().hex[:8]}"
+    body = {"username": username, "password": "a-long-driving-password", "roles": ["driver"]}
+    assert staff_call(shop, "POST", "/api/staff", "boss", "manager", json=body).status_code == 201
+    page = screen(PHONE)  # signed out
+    page.goto(f"{shop.base_url}/driver")
+    page.wait_for_url(f"{shop.base_url}/login?next=%2Fdriver")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("a-long-driving-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{shop.base_url}/driver")
+    order, ready = made_ready(shop)
+    short = order["id"][:8]
+
+    appears_within_live_seconds(card(section(page, "Waiting for a driver"), order), ready)
+    page.get_by_role("button", name=f"Pick up order {short}").click()
+    page.get_by_role("button", name=f"Delivered order {short}").click()
+
+    expect(card(page, order)).to_have_count(0, timeout=LIVE_MS)
+    delivered = until_status(shop, order["id"], "completed")
+    assert delivered["delivery"]["driver"] == username
 
 
 def test_a_cash_order_tells_the_driver_what_to_collect(shop, screen):
