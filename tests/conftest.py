@@ -53,6 +53,11 @@ ORDER_ID_SECRET = "a-test-order-id-secret-that-nobody-else-holds"
 # The kind of database every test of the pizzeria's behaviour runs on (`make test-postgres`: postgresql).
 TEST_DATABASES = ("sqlite", "postgresql")
 TEST_DATABASE = os.environ.get("PIZZERIA_TEST_DATABASE", "sqlite")
+# For end-to-end tests of what no database kind changes (Temporal's TLS, the codec, logs, metrics, traces): the
+# PostgreSQL pass of `make test` skips them, saying so, as the SQLite pass has run them.
+SAME_ON_ANY_DATABASE = pytest.mark.skipif(
+    TEST_DATABASE == "postgresql", reason="nothing here depends on the database kind; the SQLite pass runs it"
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:

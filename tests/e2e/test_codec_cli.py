@@ -8,9 +8,11 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from api.auth import mint_token
-from tests.conftest import BIN, order_body
+from tests.conftest import BIN, SAME_ON_ANY_DATABASE, order_body
 from tests.e2e.conftest import Processes
 from workflows.order_contract import workflow_id
+
+pytestmark = SAME_ON_ANY_DATABASE
 
 NAME, PHONE = "Quentin Sealed", "+15550009999"
 SEALED = base64.b64encode(b"binary/encrypted").decode()  # the payloads' encoding, as the CLI prints metadata

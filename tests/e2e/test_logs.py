@@ -6,8 +6,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import order_body, staff_headers
+from tests.conftest import SAME_ON_ANY_DATABASE, order_body, staff_headers
 from tests.e2e.conftest import Processes
+
+pytestmark = SAME_ON_ANY_DATABASE
 
 CUSTOMER = {
     "customer_name": "Loretta Logfree",

@@ -13,8 +13,11 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.compose_file import env_example, host_command, raw_compose, resolved
+from tests.conftest import SAME_ON_ANY_DATABASE
 from tools.stack import BIN, SEARCH_ATTRIBUTE_FLAGS
 from workflows.order_contract import SEARCH_ATTRIBUTES
+
+pytestmark = SAME_ON_ANY_DATABASE
 
 ROOT = Path(__file__).resolve().parents[2]
 

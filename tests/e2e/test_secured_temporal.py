@@ -12,11 +12,13 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import ENCRYPTION_KEYS, ORDER_ID_SECRET, SECRET, order_body, staff_headers
+from tests.conftest import ENCRYPTION_KEYS, ORDER_ID_SECRET, SAME_ON_ANY_DATABASE, SECRET, order_body, staff_headers
 from tests.e2e.conftest import Processes
 from tests.e2e.secured_temporal import SERVER_NAME, SecuredTemporal, secured_temporal
 from tools.stack import DevServer, pizzeria_env
 from tools.supervisor import Children
+
+pytestmark = SAME_ON_ANY_DATABASE
 
 REFUSAL_SECONDS = 30.0
 

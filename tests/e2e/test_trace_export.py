@@ -12,8 +12,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from tests.conftest import order_body
+from tests.conftest import SAME_ON_ANY_DATABASE, order_body
 from tests.e2e.conftest import Processes
+
+pytestmark = SAME_ON_ANY_DATABASE
 
 
 class Collector(ThreadingHTTPServer):

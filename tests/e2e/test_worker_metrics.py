@@ -3,8 +3,10 @@
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import free_port, order_body, staff_headers
+from tests.conftest import SAME_ON_ANY_DATABASE, free_port, order_body, staff_headers
 from tests.e2e.conftest import Processes
+
+pytestmark = SAME_ON_ANY_DATABASE
 
 CARD = {"fulfilment": "delivery", "payment_method": "card"}
 
