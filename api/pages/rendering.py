@@ -2,6 +2,7 @@
 itself, a session to sign in to, and live parts sent again only when they changed."""
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -59,14 +60,31 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return response
 
 
+@dataclass(frozen=True)
+class Part:
+    """A page's live part as rendered, and the ETag that names exactly this HTML."""
+
+    html: bytes
+    etag: str
+
+
+def rendered_part(template: str, **context: Any) -> Part:
+    """A live part rendered (no request needed: so that one rendering can serve every screen asking)."""
+    html = templates.get_template(template).render(**context).encode()
+    return Part(html, '"' + hashlib.sha256(html).hexdigest()[:32] + '"')
+
+
+def part_response(request: Request, part: Part) -> Response:
+    """The live part, or 304 when the screen already shows exactly this."""
+    headers = {**PAGE_HEADERS, "ETag": part.etag}
+    if request.headers.get("If-None-Match") == part.etag:
+        return Response(status_code=304, headers=headers)
+    return HTMLResponse(part.html, headers=headers)
+
+
 def live_part(request: Request, template: str, **context: Any) -> Response:
     """A page's live part: 304 when the screen already shows exactly this."""
-    html = templates.get_template(template).render(request=request, **context).encode()
-    etag = '"' + hashlib.sha256(html).hexdigest()[:32] + '"'
-    headers = {**PAGE_HEADERS, "ETag": etag}
-    if request.headers.get("If-None-Match") == etag:
-        return Response(status_code=304, headers=headers)
-    return HTMLResponse(html, headers=headers)
+    return part_response(request, rendered_part(template, request=request, **context))
 
 
 def sign_in_first(request: Request) -> RedirectResponse:
