@@ -231,11 +231,12 @@ async def measure(args: argparse.Namespace, children: Children) -> dict:
         await pizzeria.warm_up(args.warmup)
         pizzeria_open, open_ids = await pizzeria.open()
         pizzeria_closed, _ = await pizzeria.closed(closing)
+        # Right after A's closed loop, on the same server grown as much: the difference is the screens'.
+        screens_open = await with_screens(args, http, run, pids, closing)
         driven = Orders(http, mint_token(JWT_SECRET, "toad", ["kitchen", "driver"], 6 * 3600), by_driver=True)
         delivery = Phases(args, "C. delivery by a driver", driven.lifecycle, f"bench-{run}-delivery", pids)
         await delivery.warm_up(args.warmup)
         delivery_closed, delivery_ids = await delivery.closed(closing)
-        screens_open = await with_screens(args, http, run, pids, closing)
     finally:
         await http.close()
 
