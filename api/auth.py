@@ -14,7 +14,7 @@ import argparse
 import hashlib
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
@@ -134,7 +134,7 @@ def session_staff(request: Request) -> Staff | None:
         return None
 
 
-def _staff(request: Request, bearer_token: Annotated[str | None, Depends(bearer)]) -> Staff:
+async def _staff(request: Request, bearer_token: Annotated[str | None, Depends(bearer)]) -> Staff:
     settings: Settings = request.app.state.settings
     if bearer_token:  # "Bearer " with nothing after it counts as no header, as it always has
         return accepted(request, bearer_token)
@@ -151,10 +151,10 @@ def _staff(request: Request, bearer_token: Annotated[str | None, Depends(bearer)
     return staff
 
 
-def require(role: str) -> Callable[[Staff], Staff]:
+def require(role: str) -> Callable[[Staff], Awaitable[Staff]]:
     """A dependency that lets through staff who may act as `role`."""
 
-    def _check(staff: Annotated[Staff, Depends(_staff)]) -> Staff:
+    async def _check(staff: Annotated[Staff, Depends(_staff)]) -> Staff:
         if not staff.may(role):
             raise ProblemError(403, f"this needs the {role} role", "forbidden")
         return staff

@@ -66,7 +66,7 @@ def _to_wire(payloads: list[Payload]) -> WirePayloads:
     )
 
 
-def _codec_caller(request: Request, token: Annotated[str | None, Depends(bearer)]) -> None:
+async def _codec_caller(request: Request, token: Annotated[str | None, Depends(bearer)]) -> None:
     """Staff with a valid token (of an account that still exists, when sign-in issued it); without one, only
     loopback callers where the settings allow it."""
     settings: Settings = request.app.state.settings

@@ -42,15 +42,15 @@ class RecentMenu:
         self._read_at = None
 
 
-def _gateway(request: Request) -> OrderGateway:
+async def _gateway(request: Request) -> OrderGateway:
     return request.app.state.gateway
 
 
-def _orders(request: Request) -> OrderStore:
+async def _orders(request: Request) -> OrderStore:
     return request.app.state.orders
 
 
-def _menu(request: Request) -> MenuStore:
+async def _menu(request: Request) -> MenuStore:
     return request.app.state.menu
 
 
@@ -58,7 +58,7 @@ GatewayDep = Annotated[OrderGateway, Depends(_gateway)]
 OrderStoreDep = Annotated[OrderStore, Depends(_orders)]
 
 
-def _recent_menu(request: Request) -> RecentMenu:
+async def _recent_menu(request: Request) -> RecentMenu:
     return request.app.state.recent_menu
 
 

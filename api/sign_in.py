@@ -92,7 +92,7 @@ class TokenOut(BaseModel):
     expires_in: int = Field(description="Seconds the token is valid for (12 hours)", examples=[43200])
 
 
-def _sign_in(request: Request) -> SignIn:
+async def _sign_in(request: Request) -> SignIn:
     return request.app.state.sign_in
 
 

@@ -20,15 +20,15 @@ router = APIRouter(prefix="/api/staff", tags=["staff"], route_class=StrictJSONRo
 Role = Literal["kitchen", "driver", "manager"]
 
 
-def _store(request: Request) -> StaffStore:
+async def _store(request: Request) -> StaffStore:
     return request.app.state.staff
 
 
-def _passwords(request: Request) -> Passwords:
+async def _passwords(request: Request) -> Passwords:
     return request.app.state.passwords
 
 
-def _account_keys(request: Request) -> AccountKeys:
+async def _account_keys(request: Request) -> AccountKeys:
     return request.app.state.account_keys
 
 

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/stock", tags=["stock"], route_class=StrictJSONRo
 MAX_PORTIONS = 1_000_000
 
 
-def _stock(request: Request) -> StockStore:
+async def _stock(request: Request) -> StockStore:
     return request.app.state.stock
 
 
