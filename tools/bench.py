@@ -1,7 +1,7 @@
 """Benchmark: whole pizza orders through the API against a bare Temporal workflow on the same server.
 
-    .venv/bin/python -m tools.bench --orders 1000 --rate 20 [--out bench.json]
-    .venv/bin/python -m tools.bench --quick            # 60 orders at 20/s, concurrency 10
+    .venv/bin/python -m tools.bench --orders 1000 --rate 20 [--out bench.json] [--plot bench.png]
+    .venv/bin/python -m tools.bench --quick            # 60 orders at 20/s, concurrency 10, 60 at once
 
 It starts its own Temporal dev server (the Makefile's tuning flags, a fresh SQLite file), one
 `python worker.py` and one `uvicorn api.app:app`, all on 127.0.0.1 (tools/stack.py), and then
@@ -17,11 +17,19 @@ D. the pizzeria's closed loop again with the shop's screens open: ten kitchen di
    order, its customer's tracking page, asking for their live parts every second as browsers do
    (tools/screens_load.py); the tracking pages' lag behind the kitchen's last move at full load (§6:
    within 2 s) and what the screens cost per order beside phase A's closed loop;
-B. a bare Temporal workflow with the saga's shape (tools/bare_workflow.py), hosted by a worker in this
-   process: the same closed loop, and the same open loop for reference;
+B. a bare Temporal workflow with the saga's shape (tools/bare_workflow.py: update-with-start, the same
+   local and regular no-op activities in the same workflow tasks, the SLA timer, three updates), hosted
+   by a worker in this process and driven as the API drives an order: the same closed loop, and the
+   same open loop for reference;
+E. overload, last: --overload orders (500) POSTed at once, each with its own Idempotency-Key, a 503
+   waited out for its Retry-After and sent again until placed (tools/overload.py): every attempt's
+   latency, the 503s, placed orders per second, nothing lost, each order charged once (the shop's
+   database). The orders are left confirmed: the stack is discarded after it;
 
-plus the history events of a few finished workflows of each. It prints a table, writes the figures as
-JSON with --out, and exits 0 whether or not the targets hold: it reports, it does not judge (1 only when
+plus the history events of a few finished workflows of each, and Temporal's actions per order (the dev
+server's `action` counter, tools/actions.py) for A's and C's closed loops, B's, and a GET of a running
+order. It prints a table, writes the figures as JSON with --out and a latency plot as PNG next to it
+(--plot; tools/bench_plot.py), and exits 0 whether or not the targets hold: it reports, it does not judge (1 only when
 the harness itself fails). Every process it starts is stopped on the way out, also on Ctrl-C, SIGTERM or
 an error; on Linux they also get SIGTERM should this process be killed outright.
 
@@ -43,12 +51,11 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from api.auth import SESSION_COOKIE, mint_token
 from tools.actions import Actions, per_order
-from tools.bare_workflow import KITCHEN, LIFECYCLE_SECONDS, PLACEMENT, Bare, bare_worker
+from tools.bare_workflow import KITCHEN, LIFECYCLE_SECONDS, PLACEMENT, Bare, bare_worker, event_kinds
 from tools.bench_plot import plot
 from tools.bench_report import compare, phase_report, table
 from tools.loadgen import CpuMeter, Http, Recorder, closed_loop, open_loop, summary
@@ -133,7 +140,7 @@ async def history_events(client: Client, workflow_ids: list[str]) -> tuple[list[
         async with asyncio.timeout(30):
             events = (await handle.fetch_history()).events
         if not counts or len(events) > max(counts):
-            shape = dict(sorted(Counter(EventType.Name(event.event_type) for event in events).items()))
+            shape = event_kinds(events)
         counts.append(len(events))
     return counts, shape
 
@@ -238,7 +245,8 @@ async def measure(args: argparse.Namespace, children: Children) -> dict:
     result: dict = {
         "config": {
             "orders": args.orders, "rate": args.rate, "concurrency": args.concurrency, "warmup": args.warmup,
-            "quick": args.quick, "temporal_flags": [*DEV_SERVER_TUNING, *SEARCH_ATTRIBUTE_FLAGS, "--headless"],
+            "overload": args.overload, "quick": args.quick,
+            "temporal_flags": [*DEV_SERVER_TUNING, *SEARCH_ATTRIBUTE_FLAGS, "--headless"],
         },
         "machine": {
             "cpus": os.cpu_count(), "python": platform.python_version(),

@@ -3,12 +3,10 @@ shape's table says (local activities, activities through the queue, the SLA time
 matches the saga's own history is checked by the quick benchmark (tests/e2e/test_benchmark_quick.py)."""
 
 import uuid
-from collections import Counter
 
-from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from tools.bare_workflow import KITCHEN, PLACED, PLACEMENT, REGULAR, Bare, bare_worker, expected_history
+from tools.bare_workflow import KITCHEN, PLACED, PLACEMENT, REGULAR, Bare, bare_worker, event_kinds, expected_history
 from tools.loadgen import Recorder
 
 
@@ -23,7 +21,7 @@ async def test_a_bare_lifecycle_has_the_saga_shape_its_table_gives(temporal_env:
     assert rec.answers == {f"update-with-start {PLACED}": 1, "kitchen updates": len(KITCHEN)}
     assert rec.errors == 0
     history = await temporal_env.client.get_workflow_handle(workflow_id).fetch_history()
-    seen = Counter(EventType.Name(event.event_type) for event in history.events)
+    seen = event_kinds(history.events)
     assert {kind: seen[kind] for kind in expected_history()} == expected_history()
     assert seen["EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"] == 1
     # The local activities of a step run in one workflow task: placement takes as many as it has regular steps, + 1.
