@@ -4,35 +4,34 @@ Top: phase A's open loop, one dot per order at the moment it was sent, the bare 
 beside it for reference. Bottom: the overload run, one dot per attempt coloured by its answer (201/200 placed,
 503 sent back to wait), the 10 s bound every answer should keep, and the orders placed so far. Latency is on a
 log scale so that milliseconds and seconds both read. Drawn headless (matplotlib's Agg backend).
+
+matplotlib is a development dependency: it is imported only when a plot is drawn.
 """
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 PERCENTILES = (("p50", ":"), ("p95", "--"), ("p99", "-"))
 ANSWER_COLOURS = {"201": "tab:green", "200": "tab:olive", "503": "tab:orange"}
 OTHER_COLOUR = "tab:red"
 
 
-def _percentile_lines(ax: Axes, figures: dict | None, colour: str, label: str) -> None:
+def _percentile_lines(ax: "Axes", figures: dict | None, colour: str, label: str) -> None:
     for key, style in PERCENTILES:
         if figures and figures.get(key):
             ax.axhline(figures[key], color=colour, linestyle=style, linewidth=1,
                        label=f"{label} {key} {figures[key]:.0f} ms")  # fmt: skip
 
 
-def _scatter(ax: Axes, rows: list, colour: str, label: str) -> None:
+def _scatter(ax: "Axes", rows: list, colour: str, label: str) -> None:
     if rows:
         ax.scatter([r[0] for r in rows], [max(r[1], 0.1) for r in rows], s=6, alpha=0.6, color=colour, label=label)
 
 
-def _open_loop(ax: Axes, result: dict) -> None:
+def _open_loop(ax: "Axes", result: dict) -> None:
     cfg = result["config"]
     ours = result["pizzeria"]["open_loop"]
     bare = result.get("baseline", {}).get("open_loop") or {}
@@ -44,7 +43,7 @@ def _open_loop(ax: Axes, result: dict) -> None:
     ax.set_xlabel("time the request was sent, s after the phase began")
 
 
-def _overload(ax: Axes, overload: dict) -> None:
+def _overload(ax: "Axes", overload: dict) -> None:
     rows = overload.get("timeline", [])
     for answer in sorted({r[2] for r in rows}):
         colour = ANSWER_COLOURS.get(answer, OTHER_COLOUR)
@@ -66,6 +65,11 @@ def _overload(ax: Axes, overload: dict) -> None:
 
 def plot(result: dict, path: Path) -> None:
     """Write the plot of `result` (the benchmark's JSON) to `path` as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     overload = result.get("overload")
     figure, axes = plt.subplots(2 if overload else 1, 1, figsize=(11, 10 if overload else 5.5), squeeze=False)
     _open_loop(axes[0][0], result)
