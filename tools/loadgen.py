@@ -111,7 +111,9 @@ class Recorder:
 
     def __init__(self, phase: str) -> None:
         self.phase = phase
-        self.first_ms: list[float] = []  # the first call of a lifecycle (POST /api/orders, or start_workflow)
+        self.t0 = time.perf_counter()
+        self.first_ms: list[float] = []  # the first call of a lifecycle (POST /api/orders, or update-with-start)
+        self.timeline: list[tuple[float, float, str]] = []  # each first call: sent (s after t0), latency ms, answer
         self.lifecycle_ms: list[float] = []
         self.send_lag_ms: list[float] = []  # open loop: actual send minus planned send
         self.answers: Counter[str] = Counter()
@@ -126,6 +128,16 @@ class Recorder:
         if planned is not None:
             self.send_lag_ms.append((started - planned) * 1000)
         return started
+
+    def first_answered(self, started: float, answer: str) -> None:
+        """The lifecycle's first call (sent at `started`) has been answered now."""
+        ms = (time.perf_counter() - started) * 1000
+        self.first_ms.append(ms)
+        self.timeline.append((started - self.t0, ms, answer))
+
+    def timeline_rows(self) -> list[list[float | str]]:
+        """The first calls in the order they were sent: [s after the phase began, latency ms, answer]."""
+        return [[round(t, 3), round(ms, 1), answer] for t, ms, answer in sorted(self.timeline)]
 
     def error(self, what: str, status: int | None, detail: str) -> None:
         self.errors += 1

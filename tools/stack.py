@@ -135,6 +135,7 @@ class Pizzeria:
         self.children, self.env = children, env
         self.worker_name, self.api_name = f"worker{suffix}", f"api{suffix}"
         self.base_url = f"http://127.0.0.1:{free_port()}"
+        self.temporal: DevServer | None = None  # the dev server start_stack started for it, if it did
 
     @property
     def logs(self) -> Path:
@@ -202,11 +203,12 @@ async def start_stack(
     children: Children, queue: str, jwt_secret: str, keys: str, database: str | None = None, **variables: str
 ) -> Pizzeria:
     """A dev server, then a worker, then the API (quiet but for warnings), files in the children's folder; the
-    shop's database is a SQLite file there unless `database` names another."""
+    shop's database is a SQLite file there unless `database` names another. The shop knows its dev server."""
     server = DevServer(children, children.logs / "temporal.db")
     await wait_until(server.launch(), f"the Temporal dev server at {server.address}")
     database = database or f"sqlite:///{children.logs / 'pizzeria.db'}"
     shop = Pizzeria(children, pizzeria_env(server.address, database, jwt_secret, keys, queue, **variables))
+    shop.temporal = server  # its --metrics-port, for the benchmark's count of actions
     await wait_until(shop.launch_worker(), "the worker to poll")
     await wait_until(shop.launch_api("--log-level", "warning"), "the API's /healthz")
     return shop
