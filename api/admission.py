@@ -60,7 +60,8 @@ class Admission:
         if not self._unreported or now - self._reported_at < REPORT_EVERY_SECONDS:
             return
         log.warning(
-            "the shop is busy: %d placements turned away (503) since the last such line, %d of at most %d in flight",
+            "the shop is busy: turned away %d placement(s) with 503 since the last such line; "
+            "%d of at most %d in flight",
             self._unreported,
             self.in_flight,
             self.bound,
