@@ -3,7 +3,9 @@ the bound at once with 503 and Retry-After, and customers who repeat them with t
 exactly once."""
 
 import asyncio
+import logging
 import random
+import re
 import time
 from collections import Counter
 
@@ -35,8 +37,9 @@ async def customer(stack: Stack, key: str, answers: list[tuple[int, str, float]]
 
 @pytest.mark.timeout(120)
 async def test_a_hundred_orders_at_once_are_answered_in_time_and_each_placed_and_charged_exactly_once(
-    temporal_env, database_url
+    temporal_env, database_url, caplog
 ):
+    caplog.set_level(logging.WARNING, logger="pizzeria.api")
     keys = [new_key() for _ in range(ORDERS)]
     answers: list[tuple[int, str, float]] = []
     async with running_stack(temporal_env, database_url, max_placements_in_flight=BOUND) as shop:
@@ -55,3 +58,8 @@ async def test_a_hundred_orders_at_once_are_answered_in_time_and_each_placed_and
         # One charge per order: none lost, none twice, none for a placement turned away.
         charged = Counter(order_id for order_id, _ in shop.payments.charges)
         assert charged == Counter({order_id_for(key): 1 for key in keys})
+        # Ops read of it in a few lines, not one per placement turned away: at most one a second.
+        lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("the shop is busy")]
+        counted = [int(re.findall(r"turned away (\d+) placement", line)[0]) for line in lines]
+        assert 1 <= len(lines) <= took + 1, lines
+        assert sum(counted) <= len(turned_away) and counted[0] >= 1
