@@ -152,9 +152,11 @@ async def test_a_malformed_placement_takes_no_place_and_is_answered_422_even_whe
         await in_flight(alone, 1)
 
         malformed = await alone.place(key=new_key(), pizzas=[])
+        busy, waited = await timed_place(alone, new_key())
 
         assert_problem(malformed, 422)
-        assert value(await scrape(alone), SHED) == 0
+        assert_busy(busy, waited)  # the shop was busy all along: the well-formed one was turned away
+        assert value(await scrape(alone), SHED) == 1
         await held
 
 
