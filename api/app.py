@@ -21,6 +21,7 @@ from activities.store.staff import StaffStore
 from activities.store.stock import StockStore
 from api import analytics, codec, customers, deliveries, health, kitchen, menu, metrics, orders, sign_in, staff, stock
 from api.account_keys import AccountKeys
+from api.admission import Admission
 from api.codec import CodecCORS
 from api.deps import RecentMenu
 from api.gateway import OrderGateway
@@ -171,6 +172,9 @@ def create_app(settings: Settings | None = None, tracing: TracerProvider | None 
     )
     app.state.settings = settings
     app.state.metrics = ApiMetrics()
+    app.state.admission = Admission(
+        settings.max_placements_in_flight, settings.overload_retry_after_seconds, app.state.metrics
+    )
     app.state.metrics.watch_stock(lambda: getattr(app.state, "stock", None))
     install_problem_handlers(app)
     routers = (menu, orders, kitchen, deliveries, stock, analytics, customers, staff, sign_in, health, codec, metrics)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from activities.store.menu import MenuStore
 from activities.store.orders import OrderStore
+from api.admission import Admission
 from api.gateway import OrderGateway
 from domain.menu import Menu
 
@@ -64,3 +65,10 @@ async def _recent_menu(request: Request) -> RecentMenu:
 
 MenuDep = Annotated[MenuStore, Depends(_menu)]
 RecentMenuDep = Annotated[RecentMenu, Depends(_recent_menu)]
+
+
+def _admission(request: Request) -> Admission:
+    return request.app.state.admission
+
+
+AdmissionDep = Annotated[Admission, Depends(_admission)]

@@ -10,6 +10,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     GCCollector,
     Histogram,
     PlatformCollector,
@@ -54,6 +55,18 @@ class ApiMetrics:
             "Time to answer an HTTP request, by method and route",
             ["method", "route"],
             buckets=BUCKETS,
+            registry=self.registry,
+        )
+        # Admission control of POST /api/orders (api/admission.py).
+        self.placements_in_flight = Gauge(
+            "pizzeria_placements_in_flight",
+            "Placements (POST /api/orders) admitted and not answered yet, in this API process",
+            registry=self.registry,
+        )
+        self.placements_shed = Counter(
+            "pizzeria_placements_shed",
+            "Placements turned away at once with 503 and Retry-After because as many were in flight as the bound "
+            "allows; nothing was placed or charged for them",
             registry=self.registry,
         )
 

@@ -9,9 +9,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from activities.store.orders import OrderStore
+from api.admission import Overloaded
 from api.auth import KitchenStaff
-from api.deps import GatewayDep, OrderStoreDep, RecentMenuDep
-from api.gateway import OrderClosed, OrderNotFound, StepRefused, Unavailable
+from api.deps import AdmissionDep, GatewayDep, OrderStoreDep, RecentMenu, RecentMenuDep
+from api.gateway import OrderClosed, OrderGateway, OrderNotFound, StepRefused, Unavailable
 from api.json_body import StrictJSONRoute
 from api.paging import cursor_after, place_of
 from api.problems import Problem, ProblemError
@@ -76,17 +77,48 @@ async def finished_or_unknown(store: OrderStore, unknown: OrderNotFound, change:
             "description": "Malformed, naming something the menu does not offer, or more than the stock holds of an "
             "ingredient (the detail names it); nothing was charged",
         },
-        503: {"model": Problem, "description": "Not confirmed in time; repeat with the same Idempotency-Key"},
+        503: {
+            "model": Problem,
+            "description": "Not confirmed in time (type `/problems/unavailable`: the order may go on), or the shop is "
+            "busy (type `/problems/overloaded`: answered at once, nothing was placed or charged); either way repeat "
+            "with the same Idempotency-Key after the seconds Retry-After gives",
+        },
     },
 )
 async def place_order(
     body: PlaceOrder,
     gateway: GatewayDep,
     menu: RecentMenuDep,
+    admission: AdmissionDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Order:
     """Place an order: answers once it is paid and in the kitchen's queue (201; a repeat of it, 200)."""
+    try:
+        async with admission.placement():
+            return await _place(body, gateway, menu, response, idempotency_key)
+    except Overloaded as busy:
+        raise _busy(busy, idempotency_key) from None
+
+
+def _busy(busy: Overloaded, idempotency_key: str | None) -> ProblemError:
+    """The 503 of a placement turned away before anything was started."""
+    again = (
+        "repeat the request with the same Idempotency-Key"
+        if idempotency_key
+        else "repeat the request (with an Idempotency-Key a repeat can never place a second order)"
+    )
+    return ProblemError(
+        503,
+        f"the shop is busy ({busy}); nothing was placed or charged: {again} after {busy.retry_after} s",
+        "overloaded",
+        headers={"Retry-After": str(busy.retry_after)},
+    )
+
+
+async def _place(
+    body: PlaceOrder, gateway: OrderGateway, menu: RecentMenu, response: Response, idempotency_key: str | None
+) -> Order:
     request = order_request(body)
     order_id = await gateway.order_id(idempotency_key)
     current_order.set(order_id)  # for the request's log lines

@@ -210,11 +210,28 @@ def test_the_database_pool_and_timeouts_are_read_with_their_documented_names_and
         ("PIZZERIA_DATABASE_STATEMENT_TIMEOUT_SECONDS", "-15", "greater than 0"),
         ("PIZZERIA_DATABASE_CONNECT_TIMEOUT_SECONDS", "0", "greater than or equal to 1"),
         ("PIZZERIA_DATABASE_CONNECT_TIMEOUT_SECONDS", "soon", "valid integer"),
+        ("PIZZERIA_MAX_PLACEMENTS_IN_FLIGHT", "0", "greater than or equal to 1"),
+        ("PIZZERIA_MAX_PLACEMENTS_IN_FLIGHT", "-5", "greater than or equal to 1"),
+        ("PIZZERIA_MAX_PLACEMENTS_IN_FLIGHT", "lots", "valid integer"),
+        ("PIZZERIA_OVERLOAD_RETRY_AFTER_SECONDS", "0", "greater than or equal to 1"),
+        ("PIZZERIA_OVERLOAD_RETRY_AFTER_SECONDS", "-1", "greater than or equal to 1"),
+        ("PIZZERIA_OVERLOAD_RETRY_AFTER_SECONDS", "1.5", "valid integer"),
     ],
 )
-def test_a_database_limit_that_is_not_a_positive_number_stops_the_process_naming_it(monkeypatch, variable, value, says):
+def test_a_limit_that_is_not_a_positive_number_stops_the_process_naming_it(monkeypatch, variable, value, says):
     monkeypatch.setenv(variable, value)
     with pytest.raises(SystemExit) as stopped:
         load_settings()
     assert str(stopped.value).startswith(f"configuration error: {variable}: ")
     assert says in str(stopped.value)
+
+
+def test_admission_control_is_read_with_its_documented_names_and_defaults(monkeypatch):
+    for name in ("PIZZERIA_MAX_PLACEMENTS_IN_FLIGHT", "PIZZERIA_OVERLOAD_RETRY_AFTER_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert (settings.max_placements_in_flight, settings.overload_retry_after_seconds) == (20, 1)
+    monkeypatch.setenv("PIZZERIA_MAX_PLACEMENTS_IN_FLIGHT", "8")
+    monkeypatch.setenv("PIZZERIA_OVERLOAD_RETRY_AFTER_SECONDS", "3")
+    settings = load_settings()
+    assert (settings.max_placements_in_flight, settings.overload_retry_after_seconds) == (8, 3)
