@@ -45,6 +45,7 @@ import asyncio
 import contextlib
 import os
 import platform
+import random
 import time
 import uuid
 from collections import Counter
@@ -58,8 +59,8 @@ from tools.actions import Actions, per_order
 from tools.bare_workflow import KITCHEN, LIFECYCLE_SECONDS, PLACEMENT, Bare, bare_worker, event_kinds
 from tools.bench_plot import plot
 from tools.bench_report import compare, phase_report, table
-from tools.loadgen import CpuMeter, Http, Recorder, closed_loop, open_loop, summary
-from tools.overload import Overload
+from tools.loadgen import Answer, CpuMeter, Http, Recorder, closed_loop, open_loop, summary
+from tools.overload import Overload, retry_after
 from tools.screens_load import Screens
 from tools.stack import DEV_SERVER_TUNING, SEARCH_ATTRIBUTE_FLAGS, start_stack
 from tools.supervisor import Children, publish, run_then_leave, say, supervised
@@ -101,7 +102,7 @@ class Orders:
         kitchen_steps = KITCHEN_STEPS[:-1] if self.by_driver else KITCHEN_STEPS
         try:
             async with asyncio.timeout(LIFECYCLE_SECONDS):
-                placed = await self.http.post("/api/orders", json=body, headers={"Idempotency-Key": key})
+                placed = await self._place(rec, body, key)
                 rec.first_answered(started, str(placed.status_code))
                 if not rec.answer(POST, placed, 201):
                     return None
@@ -125,6 +126,17 @@ class Orders:
             self.screens.completed(order_id)
         rec.done(order_id, started)
         return order_id
+
+    async def _place(self, rec: Recorder, body: dict, key: str) -> Answer:
+        """POST the order as a client does: turned away while the shop is busy (503 at once, nothing placed), it
+        repeats the request with its key after Retry-After (and a little jitter, so that clients spread out).
+        The latency recorded is the customer's: from the first try until the order is placed."""
+        while True:
+            placed = await self.http.post("/api/orders", json=body, headers={"Idempotency-Key": key})
+            if placed.status_code != 503 or "overloaded" not in placed.text:
+                return placed
+            rec.answers[f"{POST} 503 busy, repeated"] += 1
+            await asyncio.sleep(retry_after(placed.headers) + random.uniform(0, 0.5))
 
 
 async def history_events(client: Client, workflow_ids: list[str]) -> tuple[list[int], dict[str, int]]:
