@@ -130,9 +130,9 @@ class Settings(BaseSettings):
     confirm_timeout_seconds: float = Field(10.0, gt=0, le=60)
     # Admission control (api/admission.py), per API process: past this many placements in flight (admitted, not
     # answered yet), a new POST /api/orders is answered 503 at once, before any workflow starts. About what the
-    # shop confirms in one second at saturation on two cores, so an admitted order is confirmed well within the
-    # bounded wait above rather than queueing for it.
-    max_placements_in_flight: int = Field(20, ge=1)
+    # shop confirms in two seconds at saturation on two cores: a rush of that many is placed without a 503, and an
+    # admitted order is confirmed well within the bounded wait above rather than queueing for it.
+    max_placements_in_flight: int = Field(32, ge=1)
     # The Retry-After of that 503, in whole seconds.
     overload_retry_after_seconds: int = Field(1, ge=1, le=3600)
     # id:base64-key pairs, newest first; set, every payload in Temporal is encrypted (workflows/payload_codec.py).

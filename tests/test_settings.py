@@ -230,7 +230,7 @@ def test_admission_control_is_read_with_its_documented_names_and_defaults(monkey
     for name in ("PIZZERIA_MAX_PLACEMENTS_IN_FLIGHT", "PIZZERIA_OVERLOAD_RETRY_AFTER_SECONDS"):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings()
-    assert (settings.max_placements_in_flight, settings.overload_retry_after_seconds) == (20, 1)
+    assert (settings.max_placements_in_flight, settings.overload_retry_after_seconds) == (32, 1)
     monkeypatch.setenv("PIZZERIA_MAX_PLACEMENTS_IN_FLIGHT", "8")
     monkeypatch.setenv("PIZZERIA_OVERLOAD_RETRY_AFTER_SECONDS", "3")
     settings = load_settings()
