@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # Placement, workflow task by workflow task: a number is that many local activities one after the other,
 # REGULAR one activity through the task queue (which ends the workflow task).
 REGULAR = "regular"
-PLACEMENT: tuple[int | str, ...] = (6,)  # validate, reserve, charge, save, queue, notify: one workflow task
+PLACEMENT: tuple[int | str, ...] = (2, REGULAR, 3)  # validate, reserve | charge | save, queue, notify
 KITCHEN = (1, 2, 1)  # local activities after each kitchen step: preparing: save; ready: save, notify; completed: record
 SLA = timedelta(minutes=45)  # the kitchen's promise; the workflow completes long before it fires
 LIFECYCLE_SECONDS = 60.0

@@ -41,8 +41,7 @@ VALIDATION_STEP: StepOptions = {
         non_retryable_error_types=[INVALID_ORDER],
     ),
 }
-# A charge that cannot be made within ten minutes is given up (and refunded, in case it went through). As a local
-# activity its retries wait at most 30 s, under the SDK's local retry threshold (1 min): they never need a timer.
+# A charge that cannot be made within ten minutes is given up (and refunded, in case it went through).
 CHARGE_STEP = StepOptions(
     start_to_close_timeout=timedelta(seconds=30),
     schedule_to_close_timeout=timedelta(minutes=10),

@@ -1,8 +1,7 @@
 """OrderWorkflow: one pizza order as a saga. Place it, follow the kitchen, and undo it all if it comes to that.
 
-Every step of a placement runs as a local activity, so that placing an order takes one workflow task
-and no round trip to the server between its steps; the refund is a regular activity (compensation is
-rare, and ops see its attempts).
+Steps that touch only the local database run as local activities (no round trip to the
+server); the charge and the refund are regular activities so that ops see their attempts.
 Handlers change state through the domain; the side effects of a change run in `run`.
 Beside it: what ops see besides the history (order_view.py), reading raw signals (order_signals.py),
 the steps' timeouts and retries (order_steps.py) and the undo stack (compensations.py).
@@ -63,9 +62,6 @@ CONTINUE_AS_NEW_PATCH = "continue-as-new-while-waiting-for-the-kitchen"
 STOCK_PATCH = "reserve-stock-before-the-charge"
 # A patch: a delivery order that becomes ready starts its DeliveryWorkflow (orders ready before it have none).
 DELIVERY_CHILD_PATCH = "delivery-runs-as-a-child-workflow"
-# A patch: the card is charged by a local activity in the placement's one workflow task (orders placed before it
-# charged it with a regular activity, in a workflow task of its own); it implies the stock patch.
-LOCAL_CHARGE_PATCH = "charge-in-the-placements-workflow-task"
 
 
 T = TypeVar("T")
@@ -173,15 +169,14 @@ class OrderWorkflow(OrderHandlers):
         )
         self._view.priced(self._order)
         self._checkpoint()
-        charged_locally = workflow.patched(LOCAL_CHARGE_PATCH)
-        if charged_locally or workflow.patched(STOCK_PATCH):
+        if workflow.patched(STOCK_PATCH):
             if not await self._reserve_stock():
                 return False
             self._checkpoint()
         if request.payment_method is PaymentMethod.CARD:
             # Pushed before the charge: a charge whose outcome is unknown is still refunded.
             self._undo.push(REFUND, self._refund)
-            if not await self._charge(request.payment_token or "", charged_locally):
+            if not await self._charge(request.payment_token or ""):
                 return False
             self._checkpoint()
         # Paid: stored as confirmed, then queued, in one workflow task. It counts as confirmed once stored.
@@ -202,20 +197,16 @@ class OrderWorkflow(OrderHandlers):
         await self._notify("confirmation", confirmation_text(self._order))
         return True
 
-    async def _charge(self, payment_token: str, locally: bool) -> bool:
+    async def _charge(self, payment_token: str) -> bool:
         """Charge the card; a decline rejects the order. False when the saga stops here."""
         assert self._order is not None
-        request = ChargeRequest(self._order.id, self._order.total, payment_token)
-        summary = f"charge ${self._order.total} to the card"
         try:
-            if locally:
-                receipt = await workflow.execute_local_activity_method(
-                    PaymentActivities.charge_payment, request, summary=summary, **steps.CHARGE_STEP
-                )
-            else:
-                receipt = await workflow.execute_activity_method(
-                    PaymentActivities.charge_payment, request, summary=summary, **steps.CHARGE_STEP
-                )
+            receipt = await workflow.execute_activity_method(
+                PaymentActivities.charge_payment,
+                ChargeRequest(self._order.id, self._order.total, payment_token),
+                summary=f"charge ${self._order.total} to the card",
+                **steps.CHARGE_STEP,
+            )
         except FailureError as err:
             if steps.business_error(err, PAYMENTS_MISCONFIGURED):
                 self._undo.drop(REFUND)  # the provider refused the request itself: nothing was charged

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from activities.payments.stripe import StripePayments
@@ -14,7 +15,6 @@ from domain.money import to_minor_units
 from tests.api.conftest import assert_problem, eventually, get_order, money, move_ok, new_key, texts_to
 from tests.conftest import Stack, order_id_for, running_stack, staff_headers, unique_phone
 from tests.peers import STRIPE_KEY, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN, StripePeer, TwilioPeer
-from tests.step_attempts import step_attempts
 from workflows.order_contract import OrderResult, workflow_id
 
 INTENTS = "/v1/payment_intents"
@@ -41,9 +41,12 @@ async def finished(stack: Stack, order_id: str) -> None:
 
 
 async def charge_attempts(stack: Stack, order_id: str) -> list[int]:
-    """The attempt that settled the order's charge (a local activity, so its marker says it)."""
-    steps = await step_attempts(stack.client, workflow_id(order_id))
-    return [attempt for name, attempt in steps if name == "charge_payment"]
+    handle = stack.client.get_workflow_handle(workflow_id(order_id))
+    attempts = []
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            attempts.append(event.activity_task_started_event_attributes.attempt)
+    return attempts
 
 
 async def test_a_card_order_is_charged_in_stripe_and_texted_through_twilio_to_the_end(

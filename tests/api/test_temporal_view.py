@@ -81,7 +81,7 @@ async def test_every_step_and_timer_in_the_history_says_what_it_does(stack):
     assert await step_summaries(stack.client, order["id"]) == [
         ("MARKER_RECORDED", "price 1 line(s) from today's menu"),
         ("MARKER_RECORDED", "reserve the ingredients of 2 pizza(s)"),
-        ("MARKER_RECORDED", f"charge ${order['total']} to the card"),
+        ("ACTIVITY_TASK_SCHEDULED", f"charge ${order['total']} to the card"),
         ("MARKER_RECORDED", "store the order as confirmed"),
         ("MARKER_RECORDED", "put the order in the kitchen's queue"),
         ("MARKER_RECORDED", "text the customer: confirmation"),

@@ -24,7 +24,6 @@ from tests.conftest import order_body, order_id_for, running_stack, unique_phone
 from tests.e2e.test_order_lifecycle import http_client, kitchen_moves
 from tests.e2e.test_real_providers import use_real_providers
 from tests.peers import STRIPE_KEY, StripePeer
-from tests.step_attempts import step_attempts
 from workflows.order_contract import workflow_id
 
 INTENTS, REFUNDS = "/v1/payment_intents", "/v1/refunds"
@@ -33,8 +32,16 @@ STRIPE_TIMEOUT_SECONDS = 1.0
 
 
 async def last_attempts(client: Client, order_id: str) -> dict[str, int]:
-    """The attempt that settled each step of the order (local ones too), as its Temporal history shows it."""
-    return dict(await step_attempts(client, workflow_id(order_id)))
+    """The attempt that settled each regular activity of the order, as its Temporal history shows it."""
+    scheduled: dict[int, str] = {}
+    attempts: dict[str, int] = {}
+    async for event in client.get_workflow_handle(workflow_id(order_id)).fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            started = event.activity_task_started_event_attributes
+            attempts[scheduled[started.scheduled_event_id]] = started.attempt
+    return attempts
 
 
 def creates(stripe_peer: StripePeer, order_id: str, path: str) -> list[int | str]:

@@ -290,13 +290,6 @@ def _task_done_after(events: list[HistoryEvent], event_type: int, count: int) ->
     return len(seen) >= count and bool(done) and done[-1] > seen[-1]
 
 
-def _task_started_after(events: list[HistoryEvent], event_type: int, count: int) -> bool:
-    """At least `count` events of a type, and a workflow task started after the last of them."""
-    seen = [e.event_id for e in events if e.event_type == event_type]
-    started = [e.event_id for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED]
-    return len(seen) >= count and bool(started) and started[-1] > seen[-1]
-
-
 @dataclass
 class Pizzeria:
     """A worker on its own task queue, and the ways a test talks to the orders it runs."""
@@ -394,17 +387,6 @@ class Pizzeria:
             lambda events: _task_done_after(events, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, signals),
             f"{signals} signal(s) handled",
         )
-
-    async def taken_up_during_a_step(self, handle: WorkflowHandle[Any, Any], signals: int) -> None:
-        """Wait until a workflow task that carries the last of `signals` signals has started, while a local step is
-        held. The placement's steps run in one workflow task, which the worker keeps alive every 8 s while a step
-        takes long: a signal sent meanwhile reaches the workflow with the next of those, not sooner."""
-        await self.until_history(
-            handle,
-            lambda events: _task_started_after(events, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, signals),
-            f"{signals} signal(s) taken up",
-        )
-        await asyncio.sleep(0.5)  # the worker applies the signal as it receives the task
 
     async def timer_handled(self, handle: WorkflowHandle[Any, Any]) -> None:
         """Wait until a timer has fired and the workflow has finished a task after it."""

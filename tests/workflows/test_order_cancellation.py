@@ -48,7 +48,7 @@ async def test_an_order_cancelled_while_received_is_refunded_and_never_reaches_t
         )
     else:
         await handle.signal("cancel", request.model_dump())
-        await pizzeria.taken_up_during_a_step(handle, signals=1)
+        await pizzeria.handled(handle, signals=1)
     pizzeria.activities.let_go()  # the charge goes through after all
     result = await handle.result()
 

@@ -117,11 +117,7 @@ CHANGES = {
     ),
     "stock-unguarded": (
         "happy_path.json",
-        [("if charged_locally or workflow.patched(STOCK_PATCH):", "if True:")],
-    ),
-    "local-charge-unguarded": (
-        "stock_used.json",
-        [("charged_locally = workflow.patched(LOCAL_CHARGE_PATCH)", "charged_locally = True")],
+        [("if workflow.patched(STOCK_PATCH):", "if True:")],
     ),
     "delivery-child-unguarded": (
         "happy_path.json",

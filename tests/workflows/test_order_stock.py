@@ -53,7 +53,7 @@ async def test_a_cancel_while_received_refunds_then_releases(pizzeria: Pizzeria)
     handle = await pizzeria.start()
     await pizzeria.activities.until_holding()
     await handle.signal("cancel", {"by": "ada"})
-    await pizzeria.taken_up_during_a_step(handle, signals=1)
+    await pizzeria.handled(handle, signals=1)
     pizzeria.activities.let_go()
 
     assert (await handle.result()).status is OrderStatus.CANCELLED
